@@ -1,0 +1,125 @@
+"""sora-widgets: video generation as a first-class citizen of Jupyter.
+
+``%load_ext sora_widgets`` registers the ``%sora`` / ``%%sora`` magics; `SoraClient` and
+`AsyncSoraClient` speak the `/v1/videos` API to any gateway or to the built-in emulator.
+Everything here is imported lazily, so loading the extension stays instant.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    # wire
+    "SoraClient": "sora_widgets.api",
+    "AsyncSoraClient": "sora_widgets.api",
+    "Video": "sora_widgets.api",
+    "VideoError": "sora_widgets.api",
+    "VideoStatus": "sora_widgets.api",
+    "VideoList": "sora_widgets.api",
+    "DeletedVideo": "sora_widgets.api",
+    "Character": "sora_widgets.api",
+    "Profile": "sora_widgets.api",
+    "ModelSpec": "sora_widgets.api",
+    "get_profile": "sora_widgets.api",
+    "RetryPolicy": "sora_widgets.api",
+    "PollPolicy": "sora_widgets.api",
+    "SoraError": "sora_widgets.api",
+    "APIError": "sora_widgets.api",
+    "BadRequestError": "sora_widgets.api",
+    "AuthenticationError": "sora_widgets.api",
+    "PermissionDeniedError": "sora_widgets.api",
+    "NotFoundError": "sora_widgets.api",
+    "ConflictError": "sora_widgets.api",
+    "RateLimitError": "sora_widgets.api",
+    "ServerError": "sora_widgets.api",
+    "APIConnectionError": "sora_widgets.api",
+    "APITimeoutError": "sora_widgets.api",
+    "ValidationError": "sora_widgets.api",
+    "VideoFailedError": "sora_widgets.api",
+    "ReferenceImageError": "sora_widgets.api",
+    # media
+    "prepare_reference": "sora_widgets.reference",
+    "Reference": "sora_widgets.reference",
+}
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AsyncSoraClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "Character",
+    "ConflictError",
+    "DeletedVideo",
+    "ModelSpec",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PollPolicy",
+    "Profile",
+    "RateLimitError",
+    "Reference",
+    "ReferenceImageError",
+    "RetryPolicy",
+    "ServerError",
+    "SoraClient",
+    "SoraError",
+    "ValidationError",
+    "Video",
+    "VideoError",
+    "VideoFailedError",
+    "VideoList",
+    "VideoStatus",
+    "__version__",
+    "get_profile",
+    "prepare_reference",
+]
+
+if TYPE_CHECKING:
+    from .api import (
+        APIConnectionError,
+        APIError,
+        APITimeoutError,
+        AsyncSoraClient,
+        AuthenticationError,
+        BadRequestError,
+        Character,
+        ConflictError,
+        DeletedVideo,
+        ModelSpec,
+        NotFoundError,
+        PermissionDeniedError,
+        PollPolicy,
+        Profile,
+        RateLimitError,
+        ReferenceImageError,
+        RetryPolicy,
+        ServerError,
+        SoraClient,
+        SoraError,
+        ValidationError,
+        Video,
+        VideoError,
+        VideoFailedError,
+        VideoList,
+        VideoStatus,
+        get_profile,
+    )
+    from .reference import Reference, prepare_reference
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sora_widgets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,77 @@
+"""The `/v1/videos` protocol: models, errors, provider profiles, request building, clients.
+
+Knows HTTP and the contract, nothing of Jupyter or Pillow.
+"""
+
+from __future__ import annotations
+
+from ._client import AsyncSoraClient, AsyncVideoPager, SoraClient, VideoPager, safe_filename
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ReferenceImageError,
+    ServerError,
+    SoraError,
+    ValidationError,
+    VideoFailedError,
+)
+from ._models import Character, DeletedVideo, Video, VideoError, VideoList, VideoStatus
+from ._polling import PollPolicy, PollTracker
+from ._profiles import (
+    BUILTIN_PROFILES,
+    MAX_PROMPT_CHARS,
+    ModelSpec,
+    Profile,
+    get_profile,
+    parse_size,
+)
+from ._references import FileReference, UrlReference, image_dimensions, normalize_reference
+from ._retry import RetryPolicy
+
+__all__ = [
+    "BUILTIN_PROFILES",
+    "MAX_PROMPT_CHARS",
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AsyncSoraClient",
+    "AsyncVideoPager",
+    "AuthenticationError",
+    "BadRequestError",
+    "Character",
+    "ConflictError",
+    "DeletedVideo",
+    "FileReference",
+    "ModelSpec",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PollPolicy",
+    "PollTracker",
+    "Profile",
+    "RateLimitError",
+    "ReferenceImageError",
+    "RetryPolicy",
+    "ServerError",
+    "SoraClient",
+    "SoraError",
+    "UrlReference",
+    "ValidationError",
+    "Video",
+    "VideoError",
+    "VideoFailedError",
+    "VideoList",
+    "VideoPager",
+    "VideoStatus",
+    "get_profile",
+    "image_dimensions",
+    "normalize_reference",
+    "parse_size",
+    "safe_filename",
+]

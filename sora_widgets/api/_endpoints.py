@@ -1,0 +1,250 @@
+"""Configuration shared by both clients, and every endpoint as a flow.
+
+`ClientCore` resolves the key, base URL and profile, and turns each endpoint call into a flow (see
+`_flows`) whose result is already parsed. `SoraClient` and `AsyncSoraClient` only drive them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Generator, Mapping
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from ._errors import APIConnectionError, APITimeoutError, ValidationError, redact
+from ._flows import Action, create_flow, request_flow, wait_flow
+from ._models import Character, DeletedVideo, Video, VideoList
+from ._polling import PollPolicy
+from ._profiles import Profile, get_profile
+from ._references import video_file
+from ._requests import (
+    RequestSpec,
+    build_create,
+    build_delete,
+    build_edit,
+    build_extend,
+    build_get_character,
+    build_list,
+    build_make_character,
+    build_remix,
+    build_retrieve,
+    parse_character,
+    parse_deleted,
+    parse_list,
+    parse_video,
+)
+from ._retry import RetryPolicy
+
+__all__ = ["DEFAULT_TIMEOUT", "ClientCore", "map_transport_error"]
+
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
+USER_AGENT = "sora-widgets/0.1"
+
+
+def _env(*names: str) -> str | None:
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
+
+
+def _strip_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        netloc = parts.hostname or ""
+        if parts.port:
+            netloc += f":{parts.port}"
+        parts = parts._replace(netloc=netloc)
+    return urlunsplit(parts)
+
+
+def map_transport_error(exc: httpx.HTTPError, spec: RequestSpec, *secrets: str | None) -> Exception:
+    """Turn an httpx transport failure into `APIConnectionError` / `APITimeoutError`."""
+    name = type(exc).__name__
+    not_sent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+    detail = redact(str(exc), *secrets)[:200]
+    where = spec.describe()
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(
+            f"{where} timed out ({name}); raise timeout= if the provider is slow",
+            request_sent=not not_sent,
+        )
+    if not_sent:
+        return APIConnectionError(
+            f"{where}: cannot connect ({detail or name}); is the base URL right and the server up?",
+            request_sent=False,
+        )
+    if isinstance(exc, httpx.TransportError):
+        return APIConnectionError(
+            f"{where}: the connection failed ({name}: {detail})", request_sent=True
+        )
+    return APIConnectionError(f"{where}: {name}: {detail}", request_sent=True)
+
+
+class ClientCore:
+    """Settings and endpoint flows shared by `SoraClient` and `AsyncSoraClient`."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        profile: str | Profile | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = 2,
+        retry_policy: RetryPolicy | None = None,
+        poll_policy: PollPolicy | None = None,
+    ) -> None:
+        key = api_key if api_key is not None else _env("SORA_API_KEY", "OPENAI_API_KEY")
+        url = base_url or _env("SORA_BASE_URL", "OPENAI_BASE_URL")
+        if not url:
+            raise ValidationError(
+                "no base URL: pass base_url='https://…/v1' or set SORA_BASE_URL (OpenAI's own "
+                "Videos API shut down on 2026-09-24; use a gateway, or the local emulator: "
+                "python -m sora_widgets.emulator)",
+                param="base_url",
+            )
+        if not url.startswith(("http://", "https://")):
+            raise ValidationError(
+                f"base_url {_strip_credentials(url)!r} must start with http:// or https://",
+                param="base_url",
+            )
+        self._api_key = key or None
+        self.base_url = url.rstrip("/")
+        self.profile = get_profile(profile if profile is not None else _env("SORA_PROFILE"))
+        if isinstance(timeout, httpx.Timeout):
+            self.timeout = timeout
+        elif timeout is not None:
+            self.timeout = httpx.Timeout(float(timeout), connect=min(5.0, float(timeout)))
+        else:
+            self.timeout = DEFAULT_TIMEOUT
+        self.retry_policy = retry_policy or RetryPolicy(max_retries=max_retries)
+        self.poll_policy = poll_policy or PollPolicy()
+        self.max_retries = self.retry_policy.max_retries
+        self._created_ids: set[str] = set()
+        self.clock: Callable[[], float] = time.time
+        self.monotonic: Callable[[], float] = time.monotonic
+
+    # -- safety --------------------------------------------------------------------------------
+
+    @property
+    def has_api_key(self) -> bool:
+        return bool(self._api_key)
+
+    def __repr__(self) -> str:
+        key = "set" if self._api_key else "none"
+        return (
+            f"{type(self).__name__}(base_url={_strip_credentials(self.base_url)!r}, "
+            f"profile={self.profile.name!r}, api_key={key})"
+        )
+
+    def _headers(self, spec: RequestSpec) -> dict[str, str]:
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        return headers
+
+    def _build_request(
+        self, http: httpx.Client | httpx.AsyncClient, spec: RequestSpec
+    ) -> httpx.Request:
+        body, body_headers = spec.encode()
+        headers = self._headers(spec)
+        headers.update(body_headers)
+        return http.build_request(
+            spec.method,
+            f"{self.base_url}/{spec.path}",
+            params=dict(spec.params) if spec.params else None,
+            content=body,
+            headers=headers,
+            timeout=self.timeout,
+        )
+
+    def _transport_error(self, exc: httpx.HTTPError, spec: RequestSpec) -> Exception:
+        return map_transport_error(exc, spec, self._api_key)
+
+    # -- endpoint flows ------------------------------------------------------------------------
+
+    def _create_flow(
+        self,
+        *,
+        prompt: str,
+        model: str | None,
+        size: str | None,
+        seconds: str | int | None,
+        input_reference: Any,
+        extra_body: Mapping[str, Any] | None,
+        validate: bool,
+    ) -> Generator[Action, Any, Video]:
+        spec, params = build_create(
+            self.profile,
+            prompt=prompt,
+            model=model,
+            size=size,
+            seconds=seconds,
+            input_reference=input_reference,
+            extra_body=extra_body,
+            validate=validate,
+        )
+        return create_flow(spec, params, self.retry_policy, self._created_ids, self.clock)
+
+    def _video_flow(self, spec: RequestSpec) -> Generator[Action, Any, Video]:
+        response = yield from request_flow(spec, self.retry_policy)
+        return parse_video(spec, response)
+
+    def _retrieve_flow(self, video_id: str) -> Generator[Action, Any, Video]:
+        return self._video_flow(build_retrieve(video_id))
+
+    def _delete_flow(self, video_id: str) -> Generator[Action, Any, DeletedVideo]:
+        spec = build_delete(video_id)
+        response = yield from request_flow(spec, self.retry_policy)
+        return parse_deleted(spec, response)
+
+    def _list_page_flow(
+        self, *, limit: int | None, after: str | None, order: str | None
+    ) -> Generator[Action, Any, VideoList]:
+        spec = build_list(limit=limit, after=after, order=order)
+        response = yield from request_flow(spec, self.retry_policy)
+        return parse_list(spec, response)
+
+    def _remix_flow(self, video_id: str, prompt: str) -> Generator[Action, Any, Video]:
+        return self._video_flow(build_remix(video_id, prompt=prompt))
+
+    def _edit_flow(
+        self, prompt: str, video: Any, extra_body: Mapping[str, Any] | None
+    ) -> Generator[Action, Any, Video]:
+        return self._video_flow(build_edit(prompt=prompt, video=video, extra_body=extra_body))
+
+    def _extend_flow(
+        self, prompt: str, seconds: str | int, video: Any, extra_body: Mapping[str, Any] | None
+    ) -> Generator[Action, Any, Video]:
+        spec = build_extend(prompt=prompt, seconds=seconds, video=video, extra_body=extra_body)
+        return self._video_flow(spec)
+
+    def _character_flow(self, name: str, video: Any) -> Generator[Action, Any, Character]:
+        spec = build_make_character(name=name, video=video_file(video))
+        response = yield from request_flow(spec, self.retry_policy)
+        return parse_character(spec, response)
+
+    def _get_character_flow(self, character_id: str) -> Generator[Action, Any, Character]:
+        spec = build_get_character(character_id)
+        response = yield from request_flow(spec, self.retry_policy)
+        return parse_character(spec, response)
+
+    def _wait_flow(
+        self,
+        video_id: str,
+        *,
+        timeout: float | None,
+        on_update: Callable[[Video], None] | None,
+        raise_on_failure: bool,
+    ) -> Generator[Action, Any, Video]:
+        poll = self.poll_policy
+        if timeout is not None:
+            poll = PollPolicy(**{**poll.__dict__, "deadline": float(timeout)})
+        return wait_flow(
+            video_id, self.retry_policy, poll, self.monotonic, on_update, raise_on_failure
+        )

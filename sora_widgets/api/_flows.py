@@ -1,0 +1,304 @@
+"""Retries, create reconciliation, resumable downloads and waiting, written once for both clients.
+
+Each flow is a generator that yields actions (`Send`, `Stream`, `Sleep`) and receives their
+results: an `httpx.Response`, or an `APIConnectionError` thrown in. The sync and async clients
+only drive these generators, so the policy exists in one place and is tested on a fake clock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import IO, Any
+
+import httpx
+
+from ._errors import APIConnectionError, APIError, APITimeoutError, VideoFailedError
+from ._models import Video, VideoList
+from ._polling import PollPolicy, PollTracker
+from ._requests import (
+    CreateParams,
+    RequestSpec,
+    build_list,
+    build_retrieve,
+    error_from_response,
+    parse_list,
+    parse_video,
+)
+from ._retry import RetryPolicy, parse_retry_after
+
+__all__ = [
+    "Flow",
+    "Send",
+    "Sleep",
+    "Stream",
+    "create_flow",
+    "download_flow",
+    "request_flow",
+    "wait_flow",
+]
+
+
+@dataclass(frozen=True)
+class Send:
+    """Send ``request`` and give back the whole response."""
+
+    request: RequestSpec
+
+
+@dataclass(frozen=True)
+class Stream:
+    """Send ``request``; on 2xx write the body to ``sink`` from ``offset`` (see `accept_stream`)."""
+
+    request: RequestSpec
+    sink: IO[bytes]
+    offset: int
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """Wait ``seconds`` before going on."""
+
+    seconds: float
+
+
+Action = Send | Stream | Sleep
+Flow = Generator[Action, Any, Any]
+
+#: How far the server's clock may run behind ours when matching a lost create, in seconds.
+CLOCK_SKEW = 120.0
+#: Drops tolerated in one download while it keeps making progress.
+MAX_DOWNLOAD_DROPS = 20
+
+
+def request_flow(spec: RequestSpec, policy: RetryPolicy) -> Generator[Action, Any, httpx.Response]:
+    """Send ``spec`` with retries; return the successful response or raise the mapped error."""
+    attempt = 0
+    while True:
+        try:
+            response: httpx.Response = yield Send(spec)
+        except APIConnectionError:
+            if not policy.should_retry(attempt, None):
+                raise
+            delay = policy.delay(attempt)
+        else:
+            if response.status_code < 400:
+                return response
+            error = error_from_response(spec, response)
+            if not policy.should_retry(attempt, response.status_code):
+                raise error
+            delay = policy.delay(attempt, parse_retry_after(response.headers))
+            if delay is None:
+                raise error
+        assert delay is not None
+        yield Sleep(delay)
+        attempt += 1
+
+
+def _matches(video: Video, params: CreateParams, sent_at: float) -> bool:
+    if video.prompt is not None and video.prompt != params.prompt:
+        return False
+    if video.model is not None and video.model != params.model:
+        return False
+    if video.size is not None and video.size != params.size:
+        return False
+    if video.seconds is not None and video.seconds != params.seconds:
+        return False
+    return video.created_at is None or video.created_at >= sent_at - CLOCK_SKEW
+
+
+def reconcile_flow(
+    params: CreateParams, sent_at: float, known_ids: set[str], policy: RetryPolicy
+) -> Generator[Action, Any, Video | None]:
+    """Look for a job that a create whose answer was lost may have made; None if there is none."""
+    spec = build_list(limit=20, order="desc")
+    response = yield from request_flow(spec, policy)
+    page: VideoList = parse_list(spec, response)
+    for video in page.data:
+        if video.id not in known_ids and _matches(video, params, sent_at):
+            return video
+    return None
+
+
+_AMBIGUOUS_STATUS = frozenset({408, 500, 502, 503, 504})
+
+
+def create_flow(
+    spec: RequestSpec,
+    params: CreateParams,
+    policy: RetryPolicy,
+    known_ids: set[str],
+    clock: Callable[[], float] = time.time,
+) -> Generator[Action, Any, Video]:
+    """Create a video without ever billing twice.
+
+    A create refused before it reached the server is retried. After an ambiguous failure (a
+    timeout, a dropped connection or a gateway error once the body was sent) the recent list is
+    searched for the job first; only when none matches is the create sent again. If even that
+    search fails, the error is raised saying so, and nothing is resubmitted.
+    """
+    attempt = 0
+    while True:
+        sent_at = clock()
+        failure: Exception
+        retry_after: float | None = None
+        try:
+            response: httpx.Response = yield Send(spec)
+        except APIConnectionError as exc:
+            failure = exc
+            ambiguous = exc.request_sent
+            status: int | None = None
+        else:
+            if response.status_code < 400:
+                video = parse_video(spec, response)
+                known_ids.add(video.id)
+                return video
+            failure = error_from_response(spec, response)
+            status = response.status_code
+            ambiguous = status in _AMBIGUOUS_STATUS
+            retry_after = parse_retry_after(response.headers)
+        if ambiguous:
+            try:
+                found = yield from reconcile_flow(params, sent_at, known_ids, policy)
+            except (APIError, APIConnectionError) as exc:
+                raise _add_lookup_note(failure, exc) from None
+            if found is not None:
+                known_ids.add(found.id)
+                return found
+        if not policy.should_retry(attempt, status):
+            raise failure
+        delay = policy.delay(attempt, retry_after)
+        if delay is None:
+            raise failure
+        yield Sleep(delay)
+        attempt += 1
+
+
+def _add_lookup_note(failure: Exception, lookup_error: Exception) -> Exception:
+    note = (
+        " The create may have reached the server, and looking for the job failed too "
+        f"({type(lookup_error).__name__}); nothing was resubmitted, so no second job is billed. "
+        "Check client.list() before creating again."
+    )
+    if isinstance(failure, APIError):
+        failure.message += note
+        failure.args = (failure.message,)
+    else:
+        failure.args = (str(failure) + note,)
+    return failure
+
+
+def accept_stream(response: httpx.Response, sink: IO[bytes], offset: int) -> bool:
+    """Ready ``sink`` for the body of ``response``; True if the body should be written to it.
+
+    A 206 must resume exactly at ``offset``; a 200 restarts from zero; errors are not written.
+    """
+    if response.status_code >= 400:
+        return False
+    if response.status_code == 206:
+        content_range = response.headers.get("content-range", "")
+        start = _range_start(content_range)
+        if start != offset:
+            raise APIConnectionError(
+                f"the server resumed the download at byte {start}, not {offset}", request_sent=True
+            )
+        sink.seek(offset)
+        sink.truncate()
+        return True
+    sink.seek(0)
+    sink.truncate()
+    return True
+
+
+def _range_start(content_range: str) -> int | None:
+    # "bytes 100-199/200"
+    try:
+        unit, _, rest = content_range.partition(" ")
+        if unit.strip().lower() != "bytes":
+            return None
+        return int(rest.split("-", 1)[0])
+    except ValueError:
+        return None
+
+
+def download_flow(
+    spec: RequestSpec, sink: IO[bytes], policy: RetryPolicy
+) -> Generator[Action, Any, int]:
+    """Stream a body into ``sink``, resuming a dropped transfer with Range; returns bytes written."""
+    attempt = 0
+    drops = 0
+    while True:
+        offset = sink.tell()
+        request = spec.with_headers(Range=f"bytes={offset}-") if offset else spec
+        try:
+            response: httpx.Response = yield Stream(request, sink, offset)
+        except APIConnectionError:
+            progressed = sink.tell() > offset
+            drops += 1
+            if progressed and drops <= MAX_DOWNLOAD_DROPS:
+                attempt = 0
+            elif not policy.should_retry(attempt, None):
+                raise
+            delay = policy.delay(attempt)
+        else:
+            if response.status_code < 400:
+                return sink.tell()
+            if response.status_code == 416 and offset:
+                sink.seek(0)
+                sink.truncate()
+                continue
+            error = error_from_response(spec, response)
+            if not policy.should_retry(attempt, response.status_code):
+                raise error
+            delay = policy.delay(attempt, parse_retry_after(response.headers))
+            if delay is None:
+                raise error
+        assert delay is not None
+        yield Sleep(delay)
+        attempt += 1
+
+
+def wait_flow(
+    video_id: str,
+    policy: RetryPolicy,
+    poll: PollPolicy,
+    clock: Callable[[], float],
+    on_update: Callable[[Video], None] | None = None,
+    raise_on_failure: bool = True,
+) -> Generator[Action, Any, Video]:
+    """Poll until the job is terminal or ``poll.deadline`` passes (`APITimeoutError`)."""
+    tracker = PollTracker(policy=poll, started=clock())
+    spec = build_retrieve(video_id)
+    while True:
+        response = yield from request_flow(spec, policy)
+        video = parse_video(spec, response)
+        now = clock()
+        tracker.observe(now, video.progress, response.headers.get("openai-poll-after-ms"))
+        if on_update is not None:
+            on_update(video)
+        if video.status.is_terminal:
+            if raise_on_failure and video.status.value == "failed":
+                raise VideoFailedError(video, hint=failure_hint(video))
+            return video
+        if tracker.expired(now):
+            raise APITimeoutError(
+                f"video {video_id} is still {video.status.value} at {video.progress}% after "
+                f"{poll.deadline:.0f} s; it keeps running on the server: wait for it again "
+                "later (client.wait) or resume it (sora_widgets.resume())"
+            )
+        yield Sleep(tracker.next_delay(now))
+
+
+def failure_hint(video: Video) -> str | None:
+    """A short hint on what to do about a failed job, by its error code."""
+    code = video.error.code if video.error else None
+    if code == "moderation_blocked":
+        return (
+            "Prompts are typically blocked for real people (public figures included), "
+            "copyrighted characters or music, sexual or violent content, or content unsuitable "
+            "for under-18s; rephrase and try again."
+        )
+    if code:
+        return "Try again; if it keeps failing, change the prompt or the reference."
+    return None
