@@ -38,21 +38,22 @@ class PollTracker:
     """Follows one job's progress and proposes the next delay."""
 
     policy: PollPolicy = field(default_factory=PollPolicy)
-    started: float = 0.0
+    started: float | None = None
+    """When the job was submitted (defaults to the first observation)."""
     samples: list[tuple[float, int]] = field(default_factory=list)
     last_delay: float = 0.0
     hint: float | None = None
 
     def observe(self, now: float, progress: int, hint_ms: str | float | None = None) -> None:
         """Record one retrieve: its time, the progress, and the server's poll-after hint (ms)."""
-        if not self.samples and self.started == 0.0:
+        if self.started is None:
             self.started = now
         self.samples.append((now, max(0, min(100, int(progress)))))
         self.hint = _parse_hint(hint_ms)
 
     def expired(self, now: float) -> bool:
         """True once the overall deadline has passed."""
-        return now - self.started >= self.policy.deadline
+        return self.started is not None and now - self.started >= self.policy.deadline
 
     def eta(self, now: float) -> float | None:
         """Predicted seconds until completion from the progress trend, or None if unknown."""
@@ -68,7 +69,7 @@ class PollTracker:
             return None
         t_last, p_last = self.samples[-1]
         # Progress since the job was submitted (progress 0 at `started`) gives a stable average rate.
-        elapsed = t_last - self.started
+        elapsed = t_last - (self.started if self.started is not None else t_last)
         if p_last <= 0 or elapsed <= 0:
             return None
         return p_last / elapsed
@@ -94,7 +95,7 @@ class PollTracker:
         delay = min(max(delay, policy.min_interval), policy.max_interval)
         if self.hint is not None:
             delay = max(delay, self.hint)
-        left = policy.deadline - (now - self.started)
+        left = policy.deadline - (now - (self.started if self.started is not None else now))
         if self.samples and left > 0:
             delay = min(delay, left)
         self.last_delay = delay

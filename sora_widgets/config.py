@@ -1,0 +1,162 @@
+"""Settings resolution, and the embedded emulator when nothing is configured.
+
+Order: explicit arguments (the magic's ``%config`` values and the panel's arguments arrive here as
+explicit arguments), then the environment (``SORA_API_KEY`` / ``OPENAI_API_KEY``,
+``SORA_BASE_URL`` / ``OPENAI_BASE_URL``, ``SORA_PROFILE``, ``SORA_OUTPUT_DIR``, ``SORA_MAX_SPEND``),
+otherwise the embedded emulator, started once per process on 127.0.0.1 and announced in one line.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .api import Profile, ValidationError, get_profile
+from .ledger import default_ledger_path, provider_key
+
+__all__ = ["Settings", "embedded_emulator_url", "resolve_settings", "stop_embedded_emulator"]
+
+DEFAULT_OUTPUT_DIR = "sora_videos"
+EMULATOR_KEY = "sk-emulator-local"
+
+_emulator_lock = threading.Lock()
+_emulator: Any = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where to send requests and what to allow; the key is held but never shown."""
+
+    base_url: str
+    profile: Profile
+    api_key: str | None = field(default=None, repr=False)
+    output_dir: Path = Path(DEFAULT_OUTPUT_DIR)
+    max_spend: float | None = None
+    """Refuse a submission that would take the estimated total spent past this many dollars."""
+    max_running: int | None = None
+    """Running jobs per provider (None: the profile's limit)."""
+    ledger_path: Path = field(default_factory=default_ledger_path)
+    emulated: bool = False
+    """True when this is the embedded emulator (videos are synthetic, nothing is billed)."""
+
+    @property
+    def provider(self) -> str:
+        """The base URL without credentials: how the ledger names this provider."""
+        return provider_key(self.base_url)
+
+    @property
+    def running_limit(self) -> int | None:
+        return self.max_running if self.max_running is not None else self.profile.max_running
+
+    def client_key(self) -> tuple[str, str | None, str]:
+        """What identifies one connection pool (used by the Runner, never displayed)."""
+        return (self.base_url, self.api_key, self.profile.name)
+
+    def __repr__(self) -> str:
+        return (
+            f"Settings(base_url={self.provider!r}, profile={self.profile.name!r}, "
+            f"api_key={'set' if self.api_key else 'none'}, output_dir={str(self.output_dir)!r}, "
+            f"max_spend={self.max_spend!r}, emulated={self.emulated})"
+        )
+
+
+def _env(*names: str) -> str | None:
+    for name in names:
+        value = os.environ.get(name)
+        if value:
+            return value
+    return None
+
+
+def _float_env(name: str) -> float | None:
+    value = os.environ.get(name)
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise ValidationError(
+            f"{name}={value!r} is not a number of dollars (e.g. 5 or 2.50)"
+        ) from None
+
+
+def resolve_settings(
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    profile: str | Profile | None = None,
+    output_dir: str | os.PathLike[str] | None = None,
+    max_spend: float | None = None,
+    max_running: int | None = None,
+    ledger_path: str | os.PathLike[str] | None = None,
+) -> Settings:
+    """Resolve settings: arguments, then environment, else the embedded emulator."""
+    key = api_key or _env("SORA_API_KEY", "OPENAI_API_KEY")
+    url = base_url or _env("SORA_BASE_URL", "OPENAI_BASE_URL")
+    profile_value: str | Profile | None = profile or _env("SORA_PROFILE")
+    emulated = False
+    if not url:
+        if key:
+            raise ValidationError(
+                "an API key is set but no base URL: OpenAI's Videos API shut down on 2026-09-24, "
+                "so set SORA_BASE_URL to your gateway's …/v1 URL (or unset the key to use the "
+                "local emulator)",
+                param="base_url",
+            )
+        url = embedded_emulator_url()
+        key = EMULATOR_KEY
+        emulated = True
+        profile_value = profile_value or "emulator"
+    if max_spend is None:
+        max_spend = _float_env("SORA_MAX_SPEND")
+    if max_spend is not None and max_spend < 0:
+        raise ValidationError(f"max_spend {max_spend!r} must be zero or more dollars")
+    out = output_dir or _env("SORA_OUTPUT_DIR") or DEFAULT_OUTPUT_DIR
+    return Settings(
+        base_url=url.rstrip("/"),
+        profile=get_profile(profile_value),
+        api_key=key,
+        output_dir=Path(out),
+        max_spend=max_spend,
+        max_running=max_running,
+        ledger_path=Path(ledger_path) if ledger_path else default_ledger_path(),
+        emulated=emulated,
+    )
+
+
+def embedded_emulator_url() -> str:
+    """Start the embedded emulator once per process (127.0.0.1, a free port); its base URL."""
+    global _emulator
+    with _emulator_lock:
+        if _emulator is None:
+            try:
+                from .emulator import EmulatorSettings, serve_in_thread
+            except ImportError as exc:  # pragma: no cover - depends on the install
+                raise ValidationError(
+                    "no key or base URL is configured and the emulator's dependencies are missing "
+                    f"({exc.name}); install them with: pip install 'sora-widgets[emulator]', or "
+                    "set SORA_BASE_URL and SORA_API_KEY"
+                ) from None
+            job_seconds = float(os.environ.get("SORA_EMULATOR_JOB_SECONDS", "8"))
+            _emulator = serve_in_thread(
+                EmulatorSettings(profile="openai", job_seconds=job_seconds, access_log=False)
+            )
+            print(
+                f"sora-widgets: no key configured, using the local emulator at {_emulator.base_url} "
+                "(its videos are synthetic and nothing is billed)",
+                file=sys.stderr,
+            )
+        return str(_emulator.base_url)
+
+
+def stop_embedded_emulator() -> None:
+    """Stop the embedded emulator if it runs (tests, and the interpreter's exit)."""
+    global _emulator
+    with _emulator_lock:
+        if _emulator is not None:
+            _emulator.stop()
+            _emulator = None

@@ -1,0 +1,360 @@
+"""The SQLite ledger: every job this kit ever created, so nothing paid for is lost.
+
+One row per job, keyed by the server's video id (``pending:<uuid>`` until the create answers, so a
+kernel that dies mid-create still leaves a trace to reconcile). WAL mode and a busy timeout let
+several kernels use one ledger at once; the schema is versioned and migrated forward on open.
+Never stores a key: the provider is its base URL with any credentials removed.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+__all__ = ["Ledger", "LedgerRow", "default_ledger_path", "provider_key"]
+
+SCHEMA_VERSION = 2
+
+_MIGRATIONS: dict[int, str] = {
+    1: """
+        CREATE TABLE jobs (
+            id TEXT PRIMARY KEY,
+            provider TEXT NOT NULL,
+            profile TEXT,
+            model TEXT,
+            size TEXT,
+            seconds TEXT,
+            prompt TEXT,
+            reference_sha256 TEXT,
+            status TEXT NOT NULL,
+            progress INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            completed_at REAL,
+            expires_at REAL,
+            error_code TEXT,
+            error_message TEXT,
+            video_path TEXT,
+            thumbnail_path TEXT,
+            spritesheet_path TEXT,
+            cost REAL
+        );
+        CREATE INDEX jobs_provider_status ON jobs (provider, status);
+        CREATE INDEX jobs_created ON jobs (created_at);
+    """,
+    2: """
+        ALTER TABLE jobs ADD COLUMN remixed_from TEXT;
+        ALTER TABLE jobs ADD COLUMN note TEXT;
+        ALTER TABLE jobs ADD COLUMN extra_json TEXT;
+    """,
+}
+
+#: Statuses after which a job needs no more following.
+FINISHED = ("completed", "failed", "expired", "lost", "deleted")
+
+
+def default_ledger_path() -> Path:
+    """``$SORA_WIDGETS_HOME/ledger.sqlite3``, else under the user's data folder."""
+    home = os.environ.get("SORA_WIDGETS_HOME")
+    if home:
+        return Path(home).expanduser() / "ledger.sqlite3"
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "sora-widgets" / "ledger.sqlite3"
+
+
+def provider_key(base_url: str) -> str:
+    """The base URL without credentials, query or trailing slash: how the ledger names a provider."""
+    parts = urlsplit(base_url.strip())
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """One job as the ledger remembers it (times in unix seconds)."""
+
+    id: str
+    provider: str
+    profile: str | None
+    model: str | None
+    size: str | None
+    seconds: str | None
+    prompt: str | None
+    reference_sha256: str | None
+    status: str
+    progress: int
+    created_at: float
+    updated_at: float
+    completed_at: float | None
+    expires_at: float | None
+    error_code: str | None
+    error_message: str | None
+    video_path: str | None
+    thumbnail_path: str | None
+    spritesheet_path: str | None
+    cost: float | None
+    remixed_from: str | None
+    note: str | None
+    extra_json: str | None
+
+    @property
+    def pending(self) -> bool:
+        """True while the create has not answered (the id is a placeholder)."""
+        return self.id.startswith("pending:")
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+
+_COLUMNS = tuple(f.name for f in fields(LedgerRow))
+_UPDATABLE = frozenset(_COLUMNS) - {"id", "provider", "created_at"}
+
+
+class Ledger:
+    """A handle on one ledger file; safe to share between threads and processes."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path is not None else default_ledger_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(
+            self.path, timeout=30.0, check_same_thread=False, isolation_level=None
+        )
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA busy_timeout = 30000")
+        self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._migrate()
+
+    def __repr__(self) -> str:
+        return f"Ledger({str(self.path)!r})"
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self._transaction() as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+            current = int(row[0] or 0)
+            if current > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"the ledger {self.path} has schema version {current}, newer than this "
+                    f"sora-widgets understands ({SCHEMA_VERSION}); upgrade sora-widgets"
+                )
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            row = self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+        return int(row[0] or 0)
+
+    def _select(
+        self, where: str = "", params: Sequence[Any] = (), tail: str = ""
+    ) -> list[LedgerRow]:
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM jobs {where} {tail}"
+        with self._lock:
+            rows = self._conn.execute(sql, tuple(params)).fetchall()
+        return [LedgerRow(**dict(row)) for row in rows]
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def record_pending(
+        self,
+        *,
+        provider: str,
+        profile: str | None,
+        model: str | None,
+        size: str | None,
+        seconds: str | None,
+        prompt: str,
+        reference_sha256: str | None = None,
+        cost: float | None = None,
+        remixed_from: str | None = None,
+    ) -> str:
+        """Record a create about to be sent; returns its placeholder id (``pending:…``)."""
+        now = time.time()
+        placeholder = f"pending:{uuid.uuid4().hex}"
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO jobs (id, provider, profile, model, size, seconds, prompt, "
+                "reference_sha256, status, progress, created_at, updated_at, cost, remixed_from) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'submitting', 0, ?, ?, ?, ?)",
+                (
+                    placeholder,
+                    provider_key(provider),
+                    profile,
+                    model,
+                    size,
+                    seconds,
+                    prompt,
+                    reference_sha256,
+                    now,
+                    now,
+                    cost,
+                    remixed_from,
+                ),
+            )
+        return placeholder
+
+    def record(self, placeholder: str | None, video: Mapping[str, Any], **values: Any) -> None:
+        """Record the created job under its real id (replacing ``placeholder`` if given)."""
+        now = time.time()
+        video_id = str(video["id"])
+        with self._transaction() as conn:
+            if placeholder is not None:
+                exists = conn.execute("SELECT 1 FROM jobs WHERE id = ?", (video_id,)).fetchone()
+                if exists:
+                    conn.execute("DELETE FROM jobs WHERE id = ?", (placeholder,))
+                else:
+                    conn.execute(
+                        "UPDATE jobs SET id = ?, status = ?, progress = ?, updated_at = ? "
+                        "WHERE id = ?",
+                        (
+                            video_id,
+                            video.get("status", "queued"),
+                            video.get("progress", 0),
+                            now,
+                            placeholder,
+                        ),
+                    )
+            else:
+                conn.execute(
+                    "INSERT OR IGNORE INTO jobs (id, provider, profile, model, size, seconds, "
+                    "prompt, status, progress, created_at, updated_at, cost) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        video_id,
+                        provider_key(str(values.pop("provider", ""))),
+                        values.pop("profile", None),
+                        video.get("model"),
+                        video.get("size"),
+                        video.get("seconds"),
+                        video.get("prompt"),
+                        video.get("status", "queued"),
+                        video.get("progress", 0),
+                        now,
+                        now,
+                        values.pop("cost", None),
+                    ),
+                )
+        if values:
+            self.update(video_id, **values)
+
+    def update(self, video_id: str, **values: Any) -> None:
+        """Change some columns of one job (unknown column names raise ValueError)."""
+        unknown = set(values) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"unknown ledger columns: {sorted(unknown)}")
+        if not values:
+            return
+        values["updated_at"] = time.time()
+        assignments = ", ".join(f"{name} = ?" for name in values)
+        with self._transaction() as conn:
+            conn.execute(
+                f"UPDATE jobs SET {assignments} WHERE id = ?", (*values.values(), video_id)
+            )
+
+    def forget(self, video_id: str) -> None:
+        """Remove a row (only for placeholders that turned out never to have been sent)."""
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM jobs WHERE id = ?", (video_id,))
+
+    # -- queries -------------------------------------------------------------------------------
+
+    def get(self, video_id: str) -> LedgerRow | None:
+        """One job by id, or None."""
+        rows = self._select("WHERE id = ?", (video_id,))
+        return rows[0] if rows else None
+
+    def find(self, prefix: str) -> LedgerRow | None:
+        """A job by id or by a unique id prefix (handy in ``%sora status``)."""
+        exact = self.get(prefix)
+        if exact is not None:
+            return exact
+        rows = self._select("WHERE id LIKE ? ESCAPE '\\'", (_like_prefix(prefix),), "LIMIT 2")
+        return rows[0] if len(rows) == 1 else None
+
+    def recent(self, limit: int = 20, *, provider: str | None = None) -> list[LedgerRow]:
+        """The newest jobs first, optionally of one provider."""
+        if provider is None:
+            return self._select(tail="ORDER BY created_at DESC LIMIT ?", params=(limit,))
+        return self._select(
+            "WHERE provider = ?",
+            (provider_key(provider), limit),
+            "ORDER BY created_at DESC LIMIT ?",
+        )
+
+    def unfinished(self, *, provider: str | None = None) -> list[LedgerRow]:
+        """Jobs that still need following (oldest first), optionally of one provider."""
+        marks = ", ".join("?" for _ in FINISHED)
+        if provider is None:
+            return self._select(f"WHERE status NOT IN ({marks})", FINISHED, "ORDER BY created_at")
+        return self._select(
+            f"WHERE status NOT IN ({marks}) AND provider = ?",
+            (*FINISHED, provider_key(provider)),
+            "ORDER BY created_at",
+        )
+
+    def total_spent(self, *, provider: str | None = None, since: float | None = None) -> float:
+        """Estimated dollars of every job the server accepted (failed ones included: they are billed
+        on some providers; moderation blocks are not)."""
+        sql = (
+            "SELECT COALESCE(SUM(cost), 0) FROM jobs WHERE id NOT LIKE 'pending:%' "
+            "AND status NOT IN ('lost') AND COALESCE(error_code, '') != 'moderation_blocked'"
+        )
+        params: list[Any] = []
+        if provider is not None:
+            sql += " AND provider = ?"
+            params.append(provider_key(provider))
+        if since is not None:
+            sql += " AND created_at >= ?"
+            params.append(since)
+        with self._lock:
+            row = self._conn.execute(sql, params).fetchone()
+        return float(row[0] or 0.0)
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
+
+
+def _like_prefix(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
