@@ -1,0 +1,46 @@
+"""``python -m sora_widgets.emulator``: starts with one command, prints its URL, logs requests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+
+def test_cli_starts_prints_url_serves_and_logs_without_the_key(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sora_widgets.emulator", "--port", "0", "--api-key", "sk-cli-secret",
+         "--job-seconds", "1", "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert "listening on http://127.0.0.1:" in line and "synthetic" in line
+        base_url = line.split("listening on ")[1].split()[0]
+        assert base_url.endswith("/v1")
+        headers = {"Authorization": "Bearer sk-cli-secret"}
+        created = httpx.post(f"{base_url}/videos", headers=headers, data={"prompt": "cli"})
+        assert created.status_code == 200
+        assert httpx.get(f"{base_url}/videos", headers={"Authorization": "Bearer no"}).status_code == 401
+    finally:
+        os.kill(process.pid, signal.SIGINT)
+        _, stderr = process.communicate(timeout=10)
+    assert '"POST /v1/videos" 200' in stderr
+    assert '"GET /v1/videos" 401' in stderr
+    assert "sk-cli-secret" not in stderr
+
+
+def test_cli_help_documents_faults() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "sora_widgets.emulator", "--help"],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[2],
+    )
+    assert "ROUTE:ACTION[:PROBABILITY]" in result.stdout and "--job-seconds" in result.stdout
