@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
+import dataclasses
 import contextlib
 import hashlib
 import logging
@@ -225,6 +226,11 @@ class Runner:
     ) -> None:
         self.poll_policy = poll_policy or PollPolicy()
         self.retry_policy = retry_policy or RetryPolicy(max_retries=4)
+        # a 429 on create is the provider's running-job limit: the Runner re-queues the job itself
+        # (and says so) rather than letting the client retry it blindly
+        self._create_policy = dataclasses.replace(
+            self.retry_policy, retry_statuses=self.retry_policy.retry_statuses - {429}
+        )
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="sora-runner", daemon=True
@@ -234,6 +240,7 @@ class Runner:
         self._slots: dict[str, _Slots] = {}
         self._ledgers: dict[Path, Ledger] = {}
         self._following: set[str] = set()
+        self._durations: dict[tuple[str, str, str, str], list[float]] = {}
         self.jobs: list[Job] = []
         """Every Job this Runner has handled, oldest first."""
 
@@ -389,6 +396,7 @@ class Runner:
                     seconds=job.seconds,
                     input_reference=request.input_reference,
                     extra_body=request.extra or None,
+                    retry_policy=self._create_policy,
                 )
             except RateLimitError as exc:
                 wait = exc.retry_after if exc.retry_after is not None else delay
@@ -419,7 +427,10 @@ class Runner:
         assert job.id is not None
         video_id = job.id
         clock = time.monotonic
-        tracker = PollTracker(policy=self.poll_policy, started=clock())
+        kind = (job.settings.provider, job.model, job.size, job.seconds)
+        tracker = PollTracker(
+            policy=self.poll_policy, started=clock(), expected=self._typical_duration(kind)
+        )
         video = job.video
         # a fresh job waits the policy's first delay; a resumed one is asked about at once
         delay = tracker.next_delay(clock()) if video is not None else 0.0
@@ -448,6 +459,8 @@ class Runner:
                 )
                 return False
             delay = tracker.next_delay(now)
+        if tracker.started is not None and job.video is not None and video.status is VideoStatus.COMPLETED:
+            self._durations.setdefault(kind, []).append(clock() - tracker.started)
         if video.status is VideoStatus.FAILED:
             error = VideoFailedError(video, hint=failure_hint(video))
             ledger.update(
@@ -463,6 +476,14 @@ class Runner:
         ledger.update(video_id, completed_at=video.completed_at, expires_at=video.expires_at)
         await self._download(job, client, ledger, video)
         return True
+
+    def _typical_duration(self, kind: tuple[str, str, str, str]) -> float | None:
+        """The median duration of the last jobs of this kind that this Runner saw complete."""
+        seen = self._durations.get(kind)
+        if not seen:
+            return None
+        recent = sorted(seen[-9:])
+        return recent[len(recent) // 2]
 
     async def _retrieve(self, client: AsyncSoraClient, video_id: str) -> tuple[Video, str | None]:
         hint: list[str | None] = [None]

@@ -178,11 +178,13 @@ class SoraClient(ClientCore):
         input_reference: Any = None,
         extra_body: Mapping[str, Any] | None = None,
         validate: bool = True,
+        retry_policy: RetryPolicy | None = None,
     ) -> Video:
         """Start a generation; returns the queued Video.
 
         Checked against the profile first (`ValidationError`, nothing sent). Never billed twice:
         after an ambiguous failure the job is looked for before anything is resent.
+        ``retry_policy`` overrides the client's for this call.
         """
         return self._run(
             self._create_flow(
@@ -193,6 +195,7 @@ class SoraClient(ClientCore):
                 input_reference=input_reference,
                 extra_body=extra_body,
                 validate=validate,
+                retry_policy=retry_policy,
             )
         )
 
@@ -409,6 +412,7 @@ class AsyncSoraClient(ClientCore):
         input_reference: Any = None,
         extra_body: Mapping[str, Any] | None = None,
         validate: bool = True,
+        retry_policy: RetryPolicy | None = None,
     ) -> Video:
         """Start a generation; see `SoraClient.create`."""
         return await self._run(
@@ -420,6 +424,7 @@ class AsyncSoraClient(ClientCore):
                 input_reference=input_reference,
                 extra_body=extra_body,
                 validate=validate,
+                retry_policy=retry_policy,
             )
         )
 

@@ -178,6 +178,7 @@ class ClientCore:
         input_reference: Any,
         extra_body: Mapping[str, Any] | None,
         validate: bool,
+        retry_policy: RetryPolicy | None = None,
     ) -> Generator[Action, Any, Video]:
         spec, params = build_create(
             self.profile,
@@ -189,7 +190,8 @@ class ClientCore:
             extra_body=extra_body,
             validate=validate,
         )
-        return create_flow(spec, params, self.retry_policy, self._created_ids, self.clock)
+        policy = retry_policy or self.retry_policy
+        return create_flow(spec, params, policy, self._created_ids, self.clock)
 
     def _video_flow(self, spec: RequestSpec) -> Generator[Action, Any, Video]:
         response = yield from request_flow(spec, self.retry_policy)

@@ -19,13 +19,21 @@ class PollPolicy:
 
     first_delay: float = 2.0
     """Wait before the first retrieve after a create."""
-    min_interval: float = 0.5
+    min_interval: float = 0.2
     """Never poll more often than this (the server's hint may ask for longer)."""
     max_interval: float = 15.0
     """Never wait longer than this between polls."""
     tail_interval: float = 1.0
-    """Interval once the predicted end has passed without completion."""
-    lead: float = 0.85
+    """Longest interval once the predicted end is near or passed without completion."""
+    tail_fraction: float = 0.05
+    """Near the end, poll every this fraction of the job's age (short jobs poll sooner)."""
+    age_fraction: float = 0.75
+    """Never wait longer than this fraction of the job's age (progress can mislead early on)."""
+    expected_lead: float = 0.9
+    """With a typical duration known, the first poll comes at this fraction of it."""
+    trust_progress: int = 30
+    """Below this progress the trend is too young to trust, and ``age_fraction`` applies."""
+    lead: float = 0.75
     """Fraction of the predicted remaining time to wait (re-predict before the end)."""
     stall_factor: float = 1.6
     """Growth of the interval while progress does not move."""
@@ -43,6 +51,8 @@ class PollTracker:
     samples: list[tuple[float, int]] = field(default_factory=list)
     last_delay: float = 0.0
     hint: float | None = None
+    expected: float | None = None
+    """Typical duration of similar jobs (seconds), if known: the first poll aims just before it."""
 
     def observe(self, now: float, progress: int, hint_ms: str | float | None = None) -> None:
         """Record one retrieve: its time, the progress, and the server's poll-after hint (ms)."""
@@ -77,21 +87,28 @@ class PollTracker:
     def next_delay(self, now: float) -> float:
         """Seconds to wait before the next retrieve."""
         policy = self.policy
+        age = now - (self.started if self.started is not None else now)
+        tail = min(max(policy.tail_fraction * age, policy.min_interval), policy.tail_interval)
         if not self.samples:
             delay = policy.first_delay
+            if self.expected is not None:
+                delay = max(policy.min_interval, self.expected * policy.expected_lead - age)
         else:
-            stalled = len(self.samples) >= 2 and self.samples[-1][1] == self.samples[-2][1]
+            progress = self.samples[-1][1]
+            stalled = len(self.samples) >= 2 and progress == self.samples[-2][1]
             remaining = self.eta(now)
-            if remaining is None:
-                delay = max(self.last_delay, policy.first_delay)
+            if remaining is None:  # still queued: wait, backing off while nothing moves
+                delay = max(policy.first_delay, self.last_delay)
                 if stalled:
                     delay = self.last_delay * policy.stall_factor
-            elif remaining <= policy.tail_interval:
-                delay = policy.tail_interval if stalled else max(remaining, policy.tail_interval)
+            elif remaining <= tail:
+                delay = tail
             else:
                 delay = remaining * policy.lead
-                if stalled:
+                if stalled and progress < 90:  # a stall mid-job: back off
                     delay = max(delay, self.last_delay * policy.stall_factor)
+        if self.samples and age > 0 and self.samples[-1][1] < policy.trust_progress:
+            delay = min(delay, max(age * policy.age_fraction, tail))
         delay = min(max(delay, policy.min_interval), policy.max_interval)
         if self.hint is not None:
             delay = max(delay, self.hint)

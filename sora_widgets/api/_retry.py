@@ -52,6 +52,8 @@ class RetryPolicy:
     """Up to this fraction of the backoff is taken off at random."""
     max_retry_after: float = 60.0
     """A server's Retry-After longer than this (seconds) is not waited for: the error is raised."""
+    retry_statuses: frozenset[int] = RETRYABLE_STATUS
+    """HTTP statuses worth another attempt."""
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
 
     def should_retry(self, attempt: int, status_code: int | None) -> bool:
@@ -61,7 +63,7 @@ class RetryPolicy:
         """
         if attempt >= self.max_retries:
             return False
-        return status_code is None or status_code in RETRYABLE_STATUS
+        return status_code is None or status_code in self.retry_statuses
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float | None:
         """Seconds to wait before retry ``attempt + 1``; None when Retry-After exceeds the cap."""

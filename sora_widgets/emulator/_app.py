@@ -591,10 +591,27 @@ async def video_content(request: Request, state: EmulatorState, call: Call) -> R
         "cache-control": "private, max-age=3600",
     }
     if call.drop is not None:
+        # the dropped answer honours Range like a real one, so a resuming client makes progress
         data = await asyncio.to_thread(Path(path).read_bytes)
+        status, total = 200, len(data)
+        start = _range_start(request.headers.get("range"), total)
+        if start is not None:
+            data = data[start:]
+            status = 206
+            headers["content-range"] = f"bytes {start}-{total - 1}/{total}"
         cut = int(call.drop.value) if call.drop.value is not None else len(data) // 2
-        return _DroppingResponse(data, 200, {**headers, "content-type": media_type}, cut)
+        return _DroppingResponse(data, status, {**headers, "content-type": media_type}, cut)
     return FileResponse(path, media_type=media_type, headers=headers)
+
+
+def _range_start(header: str | None, total: int) -> int | None:
+    """The first byte of an open or closed ``bytes=N-`` range inside the body, else None."""
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    first = header[len("bytes="):].split("-", 1)[0].strip()
+    if not first.isdigit() or int(first) >= total:
+        return None
+    return int(first)
 
 
 async def remix_video(request: Request, state: EmulatorState, call: Call) -> Response:

@@ -109,7 +109,8 @@ class EmulatorSettings:
     content_ttl: float = 3600.0
     """Seconds from completion until ``expires_at``; content is refused after it."""
     poll_after_ms: int | None = None
-    """``openai-poll-after-ms`` sent on unfinished retrieves; default a tenth of ``job_seconds``."""
+    """``openai-poll-after-ms`` sent on unfinished retrieves; default a tenth of ``job_seconds``,
+    100–1000 ms (1000 ms is what the official SDK assumes when the header is absent)."""
     max_body_bytes: int = 64 * 1024 * 1024
     """Larger request bodies are answered with 413."""
     clock: Callable[[], float] | None = None
@@ -139,4 +140,4 @@ class EmulatorSettings:
     def resolved_poll_after_ms(self) -> int:
         if self.poll_after_ms is not None:
             return self.poll_after_ms
-        return int(min(5000, max(100, self.job_seconds * 100)))
+        return int(min(1000, max(100, self.job_seconds * 100)))
