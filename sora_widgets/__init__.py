@@ -44,6 +44,14 @@ _EXPORTS: dict[str, str] = {
     # media
     "prepare_reference": "sora_widgets.reference",
     "Reference": "sora_widgets.reference",
+    # jobs
+    "generate": "sora_widgets.jobs",
+    "resume": "sora_widgets.jobs",
+    "Job": "sora_widgets.jobs",
+    "JobStatus": "sora_widgets.jobs",
+    "Ledger": "sora_widgets.ledger",
+    "Settings": "sora_widgets.config",
+    "resolve_settings": "sora_widgets.config",
 }
 
 __all__ = [
@@ -56,6 +64,9 @@ __all__ = [
     "Character",
     "ConflictError",
     "DeletedVideo",
+    "Job",
+    "JobStatus",
+    "Ledger",
     "ModelSpec",
     "NotFoundError",
     "PermissionDeniedError",
@@ -66,6 +77,7 @@ __all__ = [
     "ReferenceImageError",
     "RetryPolicy",
     "ServerError",
+    "Settings",
     "SoraClient",
     "SoraError",
     "ValidationError",
@@ -75,8 +87,11 @@ __all__ = [
     "VideoList",
     "VideoStatus",
     "__version__",
+    "generate",
     "get_profile",
     "prepare_reference",
+    "resolve_settings",
+    "resume",
 ]
 
 if TYPE_CHECKING:
@@ -109,6 +124,9 @@ if TYPE_CHECKING:
         VideoStatus,
         get_profile,
     )
+    from .config import Settings, resolve_settings
+    from .jobs import Job, JobStatus, generate, resume
+    from .ledger import Ledger
     from .reference import Reference, prepare_reference
 
 
