@@ -130,6 +130,20 @@ if TYPE_CHECKING:
     from .reference import Reference, prepare_reference
 
 
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext sora_widgets``: register the ``%sora`` and ``%%sora`` magics (nothing heavy)."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext sora_widgets``."""
+    from .magics import unload_ipython_extension as unload
+
+    unload(ipython)
+
+
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
-import dataclasses
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import threading
@@ -109,7 +109,7 @@ class Job:
         self.request = request
         self.settings = settings
         self.id: str | None = None
-        self.status: str = JobStatus.WAITING
+        self.status: str = JobStatus.SUBMITTING
         self.progress: int = 0
         self.eta: float | None = None
         """Estimated seconds until completion, when the trend allows a guess."""
@@ -439,10 +439,16 @@ class Runner:
             video, hint = await self._retrieve(client, video_id)
             now = clock()
             tracker.observe(now, video.progress, hint)
-            ledger.update(video_id, status=video.status.value, progress=video.progress)
+            # "completed" is the kit's word for "on disk": until then the job is downloading
+            status = (
+                JobStatus.DOWNLOADING
+                if video.status is VideoStatus.COMPLETED
+                else video.status.value
+            )
+            ledger.update(video_id, status=status, progress=video.progress)
             job._changed(
                 video=video,
-                status=video.status.value,
+                status=status,
                 progress=video.progress,
                 eta=tracker.eta(now),
                 message="",
@@ -459,7 +465,11 @@ class Runner:
                 )
                 return False
             delay = tracker.next_delay(now)
-        if tracker.started is not None and job.video is not None and video.status is VideoStatus.COMPLETED:
+        if (
+            tracker.started is not None
+            and job.video is not None
+            and video.status is VideoStatus.COMPLETED
+        ):
             self._durations.setdefault(kind, []).append(clock() - tracker.started)
         if video.status is VideoStatus.FAILED:
             error = VideoFailedError(video, hint=failure_hint(video))

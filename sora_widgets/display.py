@@ -1,0 +1,228 @@
+"""Static mimebundles: the live status card, the request preview, and the video fallback.
+
+Everything here renders server or user text through `html.escape`; nothing here holds a key. The
+bundles are plain dicts so they survive a notebook reopened without a kernel, HTML export and
+GitHub's renderer.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .jobs import Job
+
+__all__ = [
+    "EMBED_LIMIT_BYTES",
+    "Bundle",
+    "format_cost",
+    "format_eta",
+    "provenance",
+    "small_poster",
+    "status_card",
+    "video_fallback",
+]
+
+EMBED_LIMIT_BYTES = 25 * 1024 * 1024
+"""``--embed`` inlines videos up to this size; larger ones are linked with a warning."""
+
+_STYLE = (
+    "font-family: var(--jp-ui-font-family, system-ui, sans-serif); font-size: 13px; "
+    "border: 1px solid var(--jp-border-color2, #ddd); border-radius: 6px; padding: 8px 10px; "
+    "max-width: 640px; background: var(--jp-layout-color1, #fff); color: var(--jp-ui-font-color1, #222);"
+)
+
+_STATUS_COLOURS = {
+    "waiting": "#8a8a8a",
+    "submitting": "#8a8a8a",
+    "queued": "#8a8a8a",
+    "in_progress": "#2f6fdb",
+    "downloading": "#2f6fdb",
+    "completed": "#1f8a4c",
+    "failed": "#c0392b",
+    "error": "#c0392b",
+    "stuck": "#b7791f",
+    "expired": "#b7791f",
+}
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A display object from a ready mimebundle (with metadata)."""
+
+    data: Mapping[str, Any]
+    metadata: Mapping[str, Any]
+
+    def _repr_mimebundle_(
+        self, include: Any = None, exclude: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        return dict(self.data), dict(self.metadata)
+
+
+def format_cost(cost: float | None, *, simulated: bool = False) -> str:
+    """``$0.40`` (``$0.40 simulated`` on the emulator), ``price unknown`` when None."""
+    if cost is None:
+        return "price unknown"
+    text = f"${cost:,.2f}"
+    return f"{text} simulated" if simulated else text
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 1:
+        return "any moment"
+    if seconds < 90:
+        return f"about {seconds:.0f} s left"
+    return f"about {seconds / 60:.0f} min left"
+
+
+def provenance(job: Job) -> dict[str, Any]:
+    """Output metadata describing where a video came from; never the key."""
+    prompt = job.request.prompt
+    return {
+        "sora_widgets": {
+            "id": job.id,
+            "model": job.model,
+            "size": job.size,
+            "seconds": job.seconds,
+            "prompt_sha256": hashlib.sha256(prompt.encode("utf-8")).hexdigest(),
+            "provider": job.settings.provider,
+        }
+    }
+
+
+def _summary(job: Job) -> str:
+    parts = [f"sora {job.status}"]
+    if job.status in ("queued", "in_progress"):
+        parts.append(f"{job.progress}%")
+    if job.id:
+        parts.append(job.id)
+    parts.append(f"{job.model} {job.size} {job.seconds}s")
+    parts.append(format_cost(job.cost, simulated=job.settings.profile.billing == "simulated"))
+    text = " · ".join(parts)
+    if job.message:
+        text += f"\n{job.message}"
+    return text
+
+
+def status_card(job: Job) -> Bundle:
+    """The live card: status, progress bar, ETA, id, model, size, length, cost, message."""
+    status = job.status
+    colour = _STATUS_COLOURS.get(status, "#8a8a8a")
+    progress = 100 if status in ("completed", "downloading") else max(0, min(100, job.progress))
+    eta = format_eta(job.eta) if status in ("queued", "in_progress") else ""
+    simulated = job.settings.profile.billing == "simulated"
+    details = " · ".join(
+        html.escape(x)
+        for x in (
+            job.model,
+            job.size,
+            f"{job.seconds} s",
+            format_cost(job.cost, simulated=simulated),
+        )
+    )
+    prompt = job.request.prompt
+    shown_prompt = prompt if len(prompt) <= 160 else prompt[:157] + "…"
+    message = f'<div style="margin-top:4px">{html.escape(job.message)}</div>' if job.message else ""
+    ident = f'<code style="font-size:11px">{html.escape(job.id)}</code>' if job.id else ""
+    body = (
+        f'<div class="sora-card" style="{_STYLE}">'
+        f'<div><b style="color:{colour}">{html.escape(status.replace("_", " "))}</b>'
+        f' <span style="opacity:.75">{details}</span> {ident}</div>'
+        f'<div style="opacity:.85;margin:4px 0;white-space:pre-wrap">{html.escape(shown_prompt)}</div>'
+        f'<div role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="{progress}" '
+        f'aria-label="generation progress" style="height:6px;background:var(--jp-layout-color3,#eee);'
+        f'border-radius:3px;overflow:hidden"><div style="width:{progress}%;height:100%;'
+        f'background:{colour}"></div></div>'
+        f'<div style="opacity:.75;margin-top:3px">{progress}% {html.escape(eta)}</div>'
+        f"{message}</div>"
+    )
+    return Bundle({"text/html": body, "text/plain": _summary(job)}, provenance(job))
+
+
+def _in_colab() -> bool:
+    return "google.colab" in sys.modules
+
+
+def relative_path(path: Path, start: str | os.PathLike[str] | None = None) -> str:
+    """``path`` relative to the notebook's folder (the kernel's working directory) as a URL path."""
+    base = Path(start) if start is not None else Path.cwd()
+    try:
+        rel = os.path.relpath(path.resolve(), base.resolve())
+    except ValueError:  # another drive on Windows
+        return path.resolve().as_uri()
+    return Path(rel).as_posix()
+
+
+def _data_url(path: Path, mime: str) -> str:
+    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def small_poster(path: Path, width: int = 320) -> str:
+    """A data URL of a small JPEG of ``path`` (≈10 KB), so saved notebooks stay small."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(path) as opened:
+        image = opened.convert("RGB")
+    image.thumbnail((width, width * 4))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=70, optimize=True)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def video_fallback(job: Job, *, embed: bool | None = None) -> dict[str, Any]:
+    """The static half of a finished video's bundle: poster, ``<video>`` by relative path, summary.
+
+    With ``embed`` (automatic on Colab) the MP4 is inlined under `EMBED_LIMIT_BYTES`, with a warning.
+    """
+    video = job.paths.get("video")
+    if video is None:
+        return {"text/plain": _summary(job)}
+    thumbnail = job.paths.get("thumbnail")
+    embed = _in_colab() if embed is None else embed
+    src = html.escape(relative_path(video), quote=True)
+    warning = ""
+    if embed:
+        size = video.stat().st_size
+        if size <= EMBED_LIMIT_BYTES:
+            src = _data_url(video, "video/mp4")
+            warning = (
+                f'<div style="color:#b7791f">embedded: this video adds {size / 1e6:.1f} MB to the '
+                "notebook</div>"
+            )
+        else:
+            warning = (
+                f'<div style="color:#b7791f">not embedded: {size / 1e6:.0f} MB is over the '
+                f"{EMBED_LIMIT_BYTES / 1e6:.0f} MB limit; linked by path instead</div>"
+            )
+    poster = ""
+    if thumbnail is not None and thumbnail.exists():
+        poster = f' poster="{small_poster(thumbnail)}"'
+    caption = " · ".join(
+        html.escape(x)
+        for x in (
+            job.model,
+            job.size,
+            f"{job.seconds} s",
+            job.id or "",
+            format_cost(job.cost, simulated=job.settings.profile.billing == "simulated"),
+        )
+    )
+    body = (
+        f'<div class="sora-fallback">{warning}'
+        f'<video controls muted playsinline preload="metadata" src="{src}"{poster} '
+        f'style="max-width:100%;max-height:480px"></video>'
+        f'<div style="font-size:12px;opacity:.75">{caption}</div></div>'
+    )
+    return {"text/html": body, "text/plain": f"{_summary(job)}\n{video}"}
