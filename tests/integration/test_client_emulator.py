@@ -24,7 +24,7 @@ from sora_widgets.api import (
 )
 from sora_widgets.emulator import EmulatorHandle
 
-from .conftest import EmulatorFactory
+from ..conftest import EmulatorFactory
 
 
 def png_bytes(width: int, height: int) -> bytes:

@@ -18,7 +18,7 @@ from sora_widgets.emulator import EmulatorHandle
 from sora_widgets.jobs import JobStatus, generate, resume
 from sora_widgets.ledger import Ledger
 
-from .conftest import EmulatorFactory
+from ..conftest import EmulatorFactory
 
 
 def settings_for(emulator: EmulatorHandle, tmp_path: Path, **kwargs: object) -> Settings:

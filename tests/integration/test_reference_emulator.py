@@ -11,7 +11,7 @@ from sora_widgets import prepare_reference
 from sora_widgets.api import BadRequestError, SoraClient, VideoStatus
 from sora_widgets.emulator import EmulatorHandle
 
-from .conftest import EmulatorFactory
+from ..conftest import EmulatorFactory
 
 SIZES = ("720x1280", "1280x720", "1024x1792", "1792x1024")
 
