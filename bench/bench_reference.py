@@ -4,10 +4,18 @@ Baseline (the bar from issue 4)::
 
     ImageOps.fit(ImageOps.exif_transpose(Image.open(p)), size, Image.LANCZOS)
 
-The baseline stops at pixels; `prepare_reference` is timed end to end (open, orient, fit, encode the
-JPEG that is sent, and the preview thumbnail), so the comparison is conservative. Quality is the
-PSNR of our pixels against the baseline's: ``psnr_pixels`` from a lossless run (resampling alone),
-``psnr_sent`` from the JPEG actually sent (adds the encoder's loss).
+The baseline stops at pixels; `prepare_reference` is timed end to end (open, orient, fit, and
+encode the JPEG that is sent, as bytes returned to the caller; the preview's small copy of the source
+is made too, only its PNG/JPEG encoding waits for the first ``preview()``), so the comparison is
+conservative. Both sides run interleaved, one after the other, so machine load hits them alike.
+
+Quality is the PSNR of our pixels against the baseline's: ``psnr_pixels`` from a lossless run
+(resampling alone, the goal's measure), ``psnr_sent`` from the JPEG actually sent (adds the
+encoder's loss), and ``psnr_base_jpeg`` the baseline's own pixels put through the same JPEG
+encoder at the same quality: the encoder's share, which any pipeline that sends a JPEG pays.
+
+``decode_s`` is the JPEG decode alone at the reduced scale `prepare_reference` uses: a floor no
+resampling or encoding trick can go under, shown so a missed goal can be told from a slow pipeline.
 
 Run: ``python bench/bench_reference.py [--runs N]``.
 """
@@ -29,7 +37,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageOps
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from sora_widgets.reference import prepare_reference
+from sora_widgets.reference import _layout, prepare_reference
 
 SIZES = [(1280, 720), (720, 1280), (1792, 1024), (1024, 1792)]
 GOAL_SPEEDUP = 4.0
@@ -92,6 +100,29 @@ def psnr(a: Image.Image, b: Image.Image) -> float:
     return 99.0 if mse == 0 else 10 * math.log10(255**2 / mse)
 
 
+def decode_only(path: pathlib.Path, size: tuple[int, int]) -> Image.Image:
+    """Decode ``path`` at the reduced scale prepare_reference asks Pillow for (draft), nothing else."""
+    img = Image.open(path)
+    orientation = img.getexif().get(0x0112, 1)
+    stored_w, stored_h = img.size
+    swaps = orientation >= 5
+    src_w, src_h = (stored_h, stored_w) if swaps else (stored_w, stored_h)
+    box, inner = _layout(src_w, src_h, size[0], size[1], "cover", (0.5, 0.5))
+    need_w = math.ceil(src_w * inner[0] / (box[2] - box[0]))
+    need_h = math.ceil(src_h * inner[1] / (box[3] - box[1]))
+    request = (need_h, need_w) if swaps else (need_w, need_h)
+    if img.format == "JPEG" and request[0] < stored_w and request[1] < stored_h:
+        img.draft(img.mode, request)
+    img.load()
+    return img
+
+
+def jpeg_roundtrip(img: Image.Image, quality: int | None) -> Image.Image:
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=quality or 92)
+    return Image.open(buf)
+
+
 def timed(fn: Callable[..., object], *args: Any) -> float:
     start = time.perf_counter()
     fn(*args)
@@ -111,10 +142,11 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             for size in SIZES:
                 base_img = baseline(path, size)  # warm caches for both sides
                 prepare_reference(path, size)
-                base_t, ours_t = [], []
+                base_t, ours_t, decode_t = [], [], []
                 for _ in range(args.runs):  # interleaved, so drift hits both equally
                     base_t.append(timed(baseline, path, size))
                     ours_t.append(timed(prepare_reference, path, size))
+                    decode_t.append(timed(decode_only, path, size))
                 sent = prepare_reference(path, size)
                 lossless = prepare_reference(path, size, format="png", max_bytes=10**9)
                 rows.append(
@@ -123,34 +155,71 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                         "size": f"{size[0]}x{size[1]}",
                         "baseline_s": (min(base_t), statistics.median(base_t), max(base_t)),
                         "ours_s": (min(ours_t), statistics.median(ours_t), max(ours_t)),
+                        "decode_s": statistics.median(decode_t),
+                        "goal_row": label.startswith("24MP jpeg"),
                         "speedup": statistics.median(base_t) / statistics.median(ours_t),
                         "psnr_pixels": psnr(base_img, Image.open(io.BytesIO(lossless.data))),
                         "psnr_sent": psnr(base_img, Image.open(io.BytesIO(sent.data))),
+                        "psnr_base_jpeg": psnr(base_img, jpeg_roundtrip(base_img, sent.quality)),
                     }
                 )
     print_table(rows, args.runs)
     return rows
 
 
+def verdict(row: dict[str, Any]) -> str:
+    """One line per goal row: met, or not met and why."""
+    budget = row["baseline_s"][1] / GOAL_SPEEDUP
+    reasons = []
+    if row["speedup"] < GOAL_SPEEDUP:
+        why = f"{row['speedup']:.2f}x < {GOAL_SPEEDUP:g}x (median {row['ours_s'][1] * 1000:.0f} ms > budget {budget * 1000:.0f} ms)"
+        if row["decode_s"] >= 0.8 * budget:
+            why += (
+                f"; the reduced-scale JPEG decode alone takes {row['decode_s'] * 1000:.0f} ms, "
+                f"{row['decode_s'] / budget:.0%} of the budget"
+            )
+        reasons.append(why)
+    if row["psnr_pixels"] < GOAL_PSNR:
+        reasons.append(f"PSNR {row['psnr_pixels']:.2f} dB < {GOAL_PSNR:g} dB")
+    head = f"{row['source'].split(' (')[0]} -> {row['size']}: "
+    return head + ("goal met" if not reasons else "goal NOT met: " + "; ".join(reasons))
+
+
 def print_table(rows: list[dict[str, Any]], runs: int) -> None:
     def ms(t: tuple[float, float, float]) -> str:
         return f"{t[0] * 1000:5.0f} {t[1] * 1000:5.0f} {t[2] * 1000:5.0f}"
 
-    print(f"prepare_reference vs baseline, {runs} runs each; times in ms as min median max")
+    print(
+        f"prepare_reference vs baseline, {runs} interleaved runs each; times in ms as min median max"
+    )
+    print(
+        "baseline = ImageOps.fit(ImageOps.exif_transpose(Image.open(p)), size, LANCZOS), pixels only;"
+        " prepare_reference includes encoding the JPEG it returns as bytes"
+    )
     print(
         f"{'source':24} {'size':>9} | {'baseline':^17} | {'prepare_reference':^17} | "
-        f"{'speedup':>7} | {'PSNR px':>7} {'PSNR sent':>9} | goal"
+        f"{'decode':>6} | {'speedup':>7} | {'PSNR px':>7} {'sent':>6} {'base→jpg':>8}"
     )
     for row in rows:
-        met = row["speedup"] >= GOAL_SPEEDUP and row["psnr_pixels"] >= GOAL_PSNR
         print(
             f"{row['source']:24} {row['size']:>9} | {ms(row['baseline_s'])} | {ms(row['ours_s'])} | "
-            f"{row['speedup']:6.2f}x | {row['psnr_pixels']:7.2f} {row['psnr_sent']:9.2f} | "
-            f"{'met' if met else 'NOT met'}"
+            f"{row['decode_s'] * 1000:6.0f} | {row['speedup']:6.2f}x | {row['psnr_pixels']:7.2f} "
+            f"{row['psnr_sent']:6.2f} {row['psnr_base_jpeg']:8.2f}"
         )
     print(
-        f"goal: >= {GOAL_SPEEDUP:g}x faster (median) at PSNR >= {GOAL_PSNR:g} dB; "
-        "speedup counts our JPEG encoding, which the baseline does not do"
+        "decode: median ms of the JPEG decode alone at the scale prepare_reference uses; "
+        "PSNR px: our pixels (lossless run) vs the baseline's; sent: the JPEG we send vs the "
+        "baseline; base→jpg: the baseline's pixels through the same JPEG encoder (encoder loss alone)"
+    )
+    print(
+        f"goal (issue 4, for the 24 MP JPEG): >= {GOAL_SPEEDUP:g}x faster (median) than the "
+        f"baseline at PSNR px >= {GOAL_PSNR:g} dB"
+    )
+    for row in rows:
+        if row["goal_row"]:
+            print("  " + verdict(row))
+    print(
+        "  other rows (12 MP JPEG, 12 MP PNG) are reported for reference; the goal is not stated for them"
     )
 
 

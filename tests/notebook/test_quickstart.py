@@ -42,7 +42,7 @@ def test_quickstart_with_a_key_keeps_it_secret_and_small(
     run_notebook: RunNotebook, emulator_factory: Any
 ) -> None:
     emulator: EmulatorHandle = emulator_factory(api_key=KEY)
-    notebook, path = run_notebook(
+    _, path = run_notebook(
         "quickstart.ipynb", env={"SORA_API_KEY": KEY, "SORA_BASE_URL": emulator.base_url}
     )
     saved = path.read_text()
