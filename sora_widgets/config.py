@@ -40,6 +40,8 @@ class Settings:
     max_running: int | None = None
     """Running jobs per provider (None: the profile's limit)."""
     ledger_path: Path = field(default_factory=default_ledger_path)
+    timeout: float | None = None
+    """Seconds before a request times out (None: 60 s reads, 5 s connects)."""
     emulated: bool = False
     """True when this is the embedded emulator (videos are synthetic, nothing is billed)."""
 
@@ -52,9 +54,9 @@ class Settings:
     def running_limit(self) -> int | None:
         return self.max_running if self.max_running is not None else self.profile.max_running
 
-    def client_key(self) -> tuple[str, str | None, str]:
+    def client_key(self) -> tuple[str, str | None, str, float | None]:
         """What identifies one connection pool (used by the Runner, never displayed)."""
-        return (self.base_url, self.api_key, self.profile.name)
+        return (self.base_url, self.api_key, self.profile.name, self.timeout)
 
     def __repr__(self) -> str:
         return (
@@ -93,6 +95,7 @@ def resolve_settings(
     max_spend: float | None = None,
     max_running: int | None = None,
     ledger_path: str | os.PathLike[str] | None = None,
+    timeout: float | None = None,
 ) -> Settings:
     """Resolve settings: arguments, then environment, else the embedded emulator."""
     key = api_key or _env("SORA_API_KEY", "OPENAI_API_KEY")
@@ -124,6 +127,7 @@ def resolve_settings(
         max_spend=max_spend,
         max_running=max_running,
         ledger_path=Path(ledger_path) if ledger_path else default_ledger_path(),
+        timeout=timeout,
         emulated=emulated,
     )
 

@@ -236,7 +236,7 @@ class Runner:
             target=self._loop.run_forever, name="sora-runner", daemon=True
         )
         self._thread.start()
-        self._clients: dict[tuple[str, str | None, str], AsyncSoraClient] = {}
+        self._clients: dict[tuple[str, str | None, str, float | None], AsyncSoraClient] = {}
         self._slots: dict[str, _Slots] = {}
         self._ledgers: dict[Path, Ledger] = {}
         self._following: set[str] = set()
@@ -290,6 +290,7 @@ class Runner:
                 api_key=settings.api_key,
                 base_url=settings.base_url,
                 profile=settings.profile,
+                timeout=settings.timeout,
                 retry_policy=self.retry_policy,
                 poll_policy=self.poll_policy,
             )
@@ -519,18 +520,31 @@ class Runner:
                     if variant == "video":
                         raise
         except NotFoundError as exc:
-            expired = video.expires_at is not None and video.expires_at <= time.time()
-            ledger.update(job.id, status="expired", note="content expired before download")
-            job._changed(
-                status=JobStatus.EXPIRED,
-                error=exc,
-                message="the video's content expired before it was downloaded"
-                + ("" if expired else f" ({exc.message})"),
+            expired = exc.code == "video_expired" or (
+                video.expires_at is not None and video.expires_at <= time.time()
             )
+            if expired:
+                ledger.update(job.id, status="expired", note="content expired before download")
+                job._changed(
+                    status=JobStatus.EXPIRED,
+                    error=exc,
+                    message="the video's content expired before it was downloaded",
+                )
+            else:  # the ledger keeps it as downloading, so resume() tries again
+                ledger.update(job.id, note=f"download failed: {exc.message}")
+                job._changed(
+                    status=JobStatus.ERROR,
+                    error=exc,
+                    message=f"download failed ({exc.message}); resume() or %sora download tries again",
+                )
             return
         except (APIConnectionError, APIError) as exc:
-            ledger.update(job.id, status="completed", note=f"download failed: {type(exc).__name__}")
-            job._changed(status=JobStatus.ERROR, error=exc, message=f"download failed: {exc}")
+            ledger.update(job.id, note=f"download failed: {type(exc).__name__}")
+            job._changed(
+                status=JobStatus.ERROR,
+                error=exc,
+                message=f"download failed ({exc}); resume() or %sora download tries again",
+            )
             return
         ledger.update(
             job.id,

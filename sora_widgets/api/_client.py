@@ -19,7 +19,7 @@ from typing import IO, Any, TypeVar
 import httpx
 
 from ._endpoints import ClientCore
-from ._errors import SoraError, scrub
+from ._errors import APIConnectionError, SoraError, scrub
 from ._flows import Action, Send, Sleep, Stream, accept_stream, download_flow
 from ._models import Character, DeletedVideo, Video, VideoList
 from ._polling import PollPolicy
@@ -151,6 +151,8 @@ class SoraClient(ClientCore):
                     result = self._stream(action)
                 except httpx.HTTPError as exc:
                     error = self._transport_error(exc, action.request)
+                except APIConnectionError as exc:  # content that is not content
+                    error = exc
 
     def _stream(self, action: Stream) -> httpx.Response:
         request = self._build_request(self._http, action.request)
@@ -387,6 +389,8 @@ class AsyncSoraClient(ClientCore):
                     result = await self._stream(action)
                 except httpx.HTTPError as exc:
                     error = self._transport_error(exc, action.request)
+                except APIConnectionError as exc:  # content that is not content
+                    error = exc
 
     async def _stream(self, action: Stream) -> httpx.Response:
         request = self._build_request(self._http, action.request)

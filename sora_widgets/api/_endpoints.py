@@ -15,12 +15,13 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from ._errors import APIConnectionError, APITimeoutError, ValidationError, redact
-from ._flows import Action, create_flow, request_flow, wait_flow
+from ._flows import Action, create_flow, parsed_flow, request_flow, wait_flow
 from ._models import Character, DeletedVideo, Video, VideoList
 from ._polling import PollPolicy
 from ._profiles import Profile, get_profile
 from ._references import video_file
 from ._requests import (
+    CreateParams,
     RequestSpec,
     build_create,
     build_delete,
@@ -193,38 +194,37 @@ class ClientCore:
         policy = retry_policy or self.retry_policy
         return create_flow(spec, params, policy, self._created_ids, self.clock)
 
-    def _video_flow(self, spec: RequestSpec) -> Generator[Action, Any, Video]:
-        response = yield from request_flow(spec, self.retry_policy)
-        return parse_video(spec, response)
+    def _job_flow(self, spec: RequestSpec, params: CreateParams) -> Generator[Action, Any, Video]:
+        """Any request that starts a billed job: never blindly resent (see `create_flow`)."""
+        return create_flow(spec, params, self.retry_policy, self._created_ids, self.clock)
 
     def _retrieve_flow(self, video_id: str) -> Generator[Action, Any, Video]:
-        return self._video_flow(build_retrieve(video_id))
+        return parsed_flow(build_retrieve(video_id), self.retry_policy, parse_video)
 
     def _delete_flow(self, video_id: str) -> Generator[Action, Any, DeletedVideo]:
-        spec = build_delete(video_id)
-        response = yield from request_flow(spec, self.retry_policy)
-        return parse_deleted(spec, response)
+        return parsed_flow(build_delete(video_id), self.retry_policy, parse_deleted)
 
     def _list_page_flow(
         self, *, limit: int | None, after: str | None, order: str | None
     ) -> Generator[Action, Any, VideoList]:
         spec = build_list(limit=limit, after=after, order=order)
-        response = yield from request_flow(spec, self.retry_policy)
-        return parse_list(spec, response)
+        return parsed_flow(spec, self.retry_policy, parse_list)
 
     def _remix_flow(self, video_id: str, prompt: str) -> Generator[Action, Any, Video]:
-        return self._video_flow(build_remix(video_id, prompt=prompt))
+        spec = build_remix(video_id, prompt=prompt)
+        return self._job_flow(spec, CreateParams(prompt, None, None, None))
 
     def _edit_flow(
         self, prompt: str, video: Any, extra_body: Mapping[str, Any] | None
     ) -> Generator[Action, Any, Video]:
-        return self._video_flow(build_edit(prompt=prompt, video=video, extra_body=extra_body))
+        spec = build_edit(prompt=prompt, video=video, extra_body=extra_body)
+        return self._job_flow(spec, CreateParams(prompt, None, None, None))
 
     def _extend_flow(
         self, prompt: str, seconds: str | int, video: Any, extra_body: Mapping[str, Any] | None
     ) -> Generator[Action, Any, Video]:
         spec = build_extend(prompt=prompt, seconds=seconds, video=video, extra_body=extra_body)
-        return self._video_flow(spec)
+        return self._job_flow(spec, CreateParams(prompt, None, None, None))
 
     def _character_flow(self, name: str, video: Any) -> Generator[Action, Any, Character]:
         spec = build_make_character(name=name, video=video_file(video))
@@ -232,9 +232,7 @@ class ClientCore:
         return parse_character(spec, response)
 
     def _get_character_flow(self, character_id: str) -> Generator[Action, Any, Character]:
-        spec = build_get_character(character_id)
-        response = yield from request_flow(spec, self.retry_policy)
-        return parse_character(spec, response)
+        return parsed_flow(build_get_character(character_id), self.retry_policy, parse_character)
 
     def _wait_flow(
         self,

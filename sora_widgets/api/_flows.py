@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import httpx
 
@@ -28,6 +28,8 @@ from ._requests import (
 )
 from ._retry import RetryPolicy, parse_retry_after
 
+T = TypeVar("T")
+
 __all__ = [
     "Flow",
     "Send",
@@ -35,6 +37,7 @@ __all__ = [
     "Stream",
     "create_flow",
     "download_flow",
+    "parsed_flow",
     "request_flow",
     "wait_flow",
 ]
@@ -96,15 +99,36 @@ def request_flow(spec: RequestSpec, policy: RetryPolicy) -> Generator[Action, An
         attempt += 1
 
 
+def parsed_flow(
+    spec: RequestSpec, policy: RetryPolicy, parse: Callable[[RequestSpec, httpx.Response], T]
+) -> Generator[Action, Any, T]:
+    """`request_flow`, then parse; a malformed success body is retried like a dropped connection.
+
+    Only for requests that are safe to repeat (reads and deletes).
+    """
+    attempt = 0
+    while True:
+        response = yield from request_flow(spec, policy)
+        try:
+            return parse(spec, response)
+        except APIConnectionError:
+            if not policy.should_retry(attempt, None):
+                raise
+            delay = policy.delay(attempt)
+            assert delay is not None
+            yield Sleep(delay)
+            attempt += 1
+
+
 def _matches(video: Video, params: CreateParams, sent_at: float) -> bool:
-    if video.prompt is not None and video.prompt != params.prompt:
-        return False
-    if video.model is not None and video.model != params.model:
-        return False
-    if video.size is not None and video.size != params.size:
-        return False
-    if video.seconds is not None and video.seconds != params.seconds:
-        return False
+    for wanted, got in (
+        (params.prompt, video.prompt),
+        (params.model, video.model),
+        (params.size, video.size),
+        (params.seconds, video.seconds),
+    ):
+        if wanted is not None and got is not None and wanted != got:
+            return False
     return video.created_at is None or video.created_at >= sent_at - CLOCK_SKEW
 
 
@@ -150,14 +174,19 @@ def create_flow(
             ambiguous = exc.request_sent
             status: int | None = None
         else:
-            if response.status_code < 400:
-                video = parse_video(spec, response)
-                known_ids.add(video.id)
-                return video
-            failure = error_from_response(spec, response)
             status = response.status_code
-            ambiguous = status in _AMBIGUOUS_STATUS
-            retry_after = parse_retry_after(response.headers)
+            if status < 400:
+                try:
+                    video = parse_video(spec, response)
+                except APIConnectionError as exc:  # a malformed answer: the job may exist
+                    failure, ambiguous, status = exc, True, None
+                else:
+                    known_ids.add(video.id)
+                    return video
+            else:
+                failure = error_from_response(spec, response)
+                ambiguous = status in _AMBIGUOUS_STATUS
+                retry_after = parse_retry_after(response.headers)
         if ambiguous:
             try:
                 found = yield from reconcile_flow(params, sent_at, known_ids, policy)
@@ -196,6 +225,13 @@ def accept_stream(response: httpx.Response, sink: IO[bytes], offset: int) -> boo
     """
     if response.status_code >= 400:
         return False
+    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type in ("application/json", "text/html"):
+        raise APIConnectionError(
+            f"the server answered {response.status_code} with {content_type} instead of the "
+            "content (a proxy or a broken gateway?)",
+            request_sent=True,
+        )
     if response.status_code == 206:
         content_range = response.headers.get("content-range", "")
         start = _range_start(content_range)
@@ -272,7 +308,11 @@ def wait_flow(
     spec = build_retrieve(video_id)
     while True:
         response = yield from request_flow(spec, policy)
-        video = parse_video(spec, response)
+        try:
+            video = parse_video(spec, response)
+        except APIConnectionError:
+            yield Sleep(poll.tail_interval)
+            continue
         now = clock()
         tracker.observe(now, video.progress, response.headers.get("openai-poll-after-ms"))
         if on_update is not None:

@@ -142,12 +142,13 @@ def _flatten(name: str, value: Any) -> list[MultipartField]:
 
 @dataclass(frozen=True)
 class CreateParams:
-    """The resolved fields of a create, kept to recognise the job if the answer is lost."""
+    """The resolved fields of a create, kept to recognise the job if the answer is lost
+    (None: unknown, not compared; a remix takes its source's model, size and length)."""
 
     prompt: str
-    model: str
-    size: str
-    seconds: str
+    model: str | None
+    size: str | None
+    seconds: str | None
 
 
 def build_create(

@@ -214,12 +214,55 @@ def _fault_error(action: FaultAction) -> ServiceError:
             code="rate_limit_exceeded",
             headers=headers,
         )
+    if action.kind == "429bare":
+        return ServiceError(
+            429,
+            "Rate limit reached for requests. Please try again later.",
+            type="requests",
+            code="rate_limit_exceeded",
+        )
+    if action.kind == "401":
+        return ServiceError(401, "Incorrect API key provided.", code="invalid_api_key")
+    if action.kind == "404":
+        return ServiceError(404, "Not found.", code="not_found")
     messages = {
         "500": "The server had an error while processing your request. Sorry about that!",
         "502": "Bad gateway.",
         "503": "The server is overloaded or not ready yet.",
     }
     return ServiceError(int(action.kind), messages[action.kind], type="server_error")
+
+
+_PROXY_PAGE = (
+    b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1>"
+    b"</center><hr><center>nginx</center></body></html>"
+)
+
+
+def with_transport(app: ASGIApp) -> ASGIApp:
+    """Wrap the app for uvicorn so a ``reset`` fault can abort the connection's transport.
+
+    uvicorn's ``send`` is a bound method of the request cycle that owns the transport; the
+    wrapper puts that transport in the scope before Starlette wraps ``send``.
+    """
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        transport = getattr(getattr(send, "__self__", None), "transport", None)
+        if transport is not None:
+            scope["sora.transport"] = transport
+        await app(scope, receive, send)
+
+    return wrapped
+
+
+class _ResetResponse(Response):
+    """Resets the connection before any byte of the answer (the request was served)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        transport = scope.get("sora.transport")
+        if transport is not None:
+            transport.abort()
+        raise ConnectionDropped("connection reset before the answer")
 
 
 @dataclass(frozen=True)
@@ -272,9 +315,15 @@ def endpoint(route: str, handler: Handler) -> Callable[[Request], Awaitable[Resp
                     drop = fault
                 elif fault.kind in JOB_KINDS:
                     job_fault = fault
-                else:
+                elif fault.kind == "html":
+                    return Response(_PROXY_PAGE, status_code=502, media_type="text/html")
+                elif fault.kind not in ("reset", "badjson"):
                     raise _fault_error(fault)
             response = await handler(request, state, Call(owner, job_fault, drop))
+            if fault is not None and fault.kind == "reset":
+                return _ResetResponse()
+            if fault is not None and fault.kind == "badjson":
+                return Response(b'{"id": "video_', media_type="application/json")
         except ServiceError as error:
             response = error_response(error)
         except BodyTooLarge:

@@ -6,8 +6,11 @@ A rule is written ``ROUTE:ACTION[:PROBABILITY]`` or ``ROUTE:script=ACTION,ACTION
   ``extensions``, ``characters``, or ``*`` for every route.
 - ``ACTION``:
   ``429`` (rate limited, ``Retry-After: 1``), ``429=3`` (``Retry-After: 3``), ``429=250ms``
-  (``retry-after-ms: 250``); ``500``, ``502``, ``503``; ``drop`` (the connection is cut after half
-  the body; ``drop=100`` after 100 bytes); ``slow`` (answer 1.5 s late; ``slow=300`` 300 ms late);
+  (``retry-after-ms: 250``), ``429bare`` (no Retry-After at all); ``401``, ``404``, ``500``,
+  ``502``, ``503`` (in the real envelope); ``html`` (a proxy's 502 HTML page); ``badjson`` (the
+  request is served, then the answer is replaced by malformed JSON); ``reset`` (the request is
+  served, then the connection is reset before any byte of the answer); ``drop`` (the connection is
+  cut after half the body; ``drop=100`` after 100 bytes); ``slow`` (answer 1.5 s late; ``slow=300`` 300 ms late);
   ``fail`` (the job is accepted, then fails); ``moderation`` (the job fails with
   ``moderation_blocked``); ``expire`` (on a job-creating route the content expires at completion,
   on ``content`` the download is refused as expired); ``ok`` (no fault; for scripts).
@@ -43,7 +46,24 @@ ROUTES = (
 )
 """Route names a rule may target (``*`` targets all)."""
 
-_KINDS = ("429", "500", "502", "503", "drop", "slow", "fail", "moderation", "expire", "ok")
+_KINDS = (
+    "429",
+    "429bare",
+    "401",
+    "404",
+    "500",
+    "502",
+    "503",
+    "html",
+    "badjson",
+    "reset",
+    "drop",
+    "slow",
+    "fail",
+    "moderation",
+    "expire",
+    "ok",
+)
 JOB_KINDS = frozenset({"fail", "moderation", "expire"})
 """Actions that change the job instead of the HTTP answer."""
 
@@ -87,8 +107,8 @@ class FaultRule:
 def _syntax(spec: str, why: str) -> FaultSpecError:
     return FaultSpecError(
         f"fault {spec!r}: {why} (write ROUTE:ACTION[:PROBABILITY] or ROUTE:script=A,B,…; "
-        f"routes {', '.join(ROUTES)} or *; actions 429[=S|=MSms], 500, 502, 503, drop[=BYTES], "
-        "slow[=MS], fail, moderation, expire, ok)"
+        f"routes {', '.join(ROUTES)} or *; actions 429[=S|=MSms], 429bare, 401, 404, 500, 502, "
+        "503, html, badjson, reset, drop[=BYTES], slow[=MS], fail, moderation, expire, ok)"
     )
 
 

@@ -62,9 +62,11 @@ _quiet = _QuietDrops()
 def _uvicorn_server(app: Starlette, log_level: str) -> Any:
     import uvicorn
 
+    from ._app import with_transport
+
     logging.getLogger("uvicorn.error").addFilter(_quiet)
     config = uvicorn.Config(
-        app,
+        with_transport(app),
         log_level=log_level,
         access_log=False,
         lifespan="on",

@@ -227,6 +227,42 @@ def test_create_502_from_gateway_is_reconciled() -> None:
     assert server.count("POST /v1/videos") == 1
 
 
+def test_create_with_malformed_answer_is_reconciled() -> None:
+    server, sleeps = Server(), []
+    server.on("POST /v1/videos", lambda r: httpx.Response(200, content=b'{"id": "vid'))
+    made = video("video_made", prompt="x")
+    server.on("GET /v1/videos", ok({"object": "list", "data": [made], "has_more": False}))
+    assert make_client(server, sleeps).create(prompt="x").id == "video_made"
+    assert server.count("POST /v1/videos") == 1
+
+
+def test_malformed_read_is_retried() -> None:
+    server, sleeps = Server(), []
+    server.on("GET /v1/videos/video_1", lambda r: httpx.Response(200, content=b"<html>"), ok(video()))
+    assert make_client(server, sleeps).retrieve("video_1").id == "video_1"
+    assert len(sleeps) == 1
+
+
+def test_remix_is_never_blindly_resent() -> None:
+    server, sleeps = Server(), []
+    server.on("POST /v1/videos/video_1/remix", raises(httpx.ReadTimeout))
+    made = video("video_remix", prompt="at night", remixed_from_video_id="video_1")
+    server.on("GET /v1/videos", ok({"object": "list", "data": [made], "has_more": False}))
+    assert make_client(server, sleeps).remix("video_1", prompt="at night").id == "video_remix"
+    assert server.count("POST /v1/videos/video_1/remix") == 1
+
+
+def test_download_refuses_an_html_page_as_content(tmp_path: Path) -> None:
+    server, sleeps = Server(), []
+    server.on(
+        "GET /v1/videos/video_1/content",
+        lambda r: httpx.Response(200, content=b"<html>login</html>", headers={"content-type": "text/html"}),
+        range_server(b"real video", []),
+    )
+    path = make_client(server, sleeps).download("video_1", tmp_path)
+    assert path.read_bytes() == b"real video"
+
+
 def test_create_429_waits_and_retries_without_lookup() -> None:
     server, sleeps = Server(), []
     server.on("POST /v1/videos", status(429, {"retry-after": "2"}), ok(video("video_new")))
