@@ -44,6 +44,9 @@ _EXPORTS: dict[str, str] = {
     # media
     "prepare_reference": "sora_widgets.reference",
     "Reference": "sora_widgets.reference",
+    # notebook
+    "VideoPlayer": "sora_widgets.player",
+    "SoraPanel": "sora_widgets.panel",
     # jobs
     "generate": "sora_widgets.jobs",
     "resume": "sora_widgets.jobs",
@@ -80,18 +83,22 @@ __all__ = [
     "Settings",
     "SoraClient",
     "SoraError",
+    "SoraPanel",
     "ValidationError",
     "Video",
     "VideoError",
     "VideoFailedError",
     "VideoList",
+    "VideoPlayer",
     "VideoStatus",
     "__version__",
     "generate",
     "get_profile",
+    "load_ipython_extension",
     "prepare_reference",
     "resolve_settings",
     "resume",
+    "unload_ipython_extension",
 ]
 
 if TYPE_CHECKING:
@@ -127,6 +134,8 @@ if TYPE_CHECKING:
     from .config import Settings, resolve_settings
     from .jobs import Job, JobStatus, generate, resume
     from .ledger import Ledger
+    from .panel import SoraPanel
+    from .player import VideoPlayer
     from .reference import Reference, prepare_reference
 
 

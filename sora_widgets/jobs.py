@@ -582,14 +582,16 @@ class Runner:
 def _retrieve_with_hint(
     client: AsyncSoraClient, video_id: str, hint: list[str | None]
 ) -> Generator[Any, Any, Video]:
-    """Retrieve, keeping the ``openai-poll-after-ms`` header for the poll tracker."""
-    from .api._flows import request_flow
+    """Retrieve (retrying malformed answers), keeping ``openai-poll-after-ms`` for the tracker."""
+    from .api._flows import parsed_flow
     from .api._requests import build_retrieve, parse_video
 
-    spec = build_retrieve(video_id)
-    response = yield from request_flow(spec, client.retry_policy)
-    hint[0] = response.headers.get("openai-poll-after-ms")
-    return parse_video(spec, response)
+    def parse(spec: Any, response: Any) -> Video:
+        video = parse_video(spec, response)
+        hint[0] = response.headers.get("openai-poll-after-ms")
+        return video
+
+    return parsed_flow(build_retrieve(video_id), client.retry_policy, parse)
 
 
 # -- the public functions --------------------------------------------------------------------------

@@ -317,9 +317,11 @@ def endpoint(route: str, handler: Handler) -> Callable[[Request], Awaitable[Resp
                     job_fault = fault
                 elif fault.kind == "html":
                     return Response(_PROXY_PAGE, status_code=502, media_type="text/html")
-                elif fault.kind not in ("reset", "badjson"):
+                elif fault.kind not in ("reset", "badjson", "late"):
                     raise _fault_error(fault)
             response = await handler(request, state, Call(owner, job_fault, drop))
+            if fault is not None and fault.kind == "late":
+                await asyncio.sleep((fault.value if fault.value is not None else 1500) / 1000)
             if fault is not None and fault.kind == "reset":
                 return _ResetResponse()
             if fault is not None and fault.kind == "badjson":

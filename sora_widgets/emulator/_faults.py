@@ -10,7 +10,8 @@ A rule is written ``ROUTE:ACTION[:PROBABILITY]`` or ``ROUTE:script=ACTION,ACTION
   ``502``, ``503`` (in the real envelope); ``html`` (a proxy's 502 HTML page); ``badjson`` (the
   request is served, then the answer is replaced by malformed JSON); ``reset`` (the request is
   served, then the connection is reset before any byte of the answer); ``drop`` (the connection is
-  cut after half the body; ``drop=100`` after 100 bytes); ``slow`` (answer 1.5 s late; ``slow=300`` 300 ms late);
+  cut after half the body; ``drop=100`` after 100 bytes); ``slow`` (answer 1.5 s late, before serving; ``slow=300`` 300 ms late); ``late`` (serve
+  at once, then hold the answer 1.5 s; ``late=300``: a read timeout after the work is done);
   ``fail`` (the job is accepted, then fails); ``moderation`` (the job fails with
   ``moderation_blocked``); ``expire`` (on a job-creating route the content expires at completion,
   on ``content`` the download is refused as expired); ``ok`` (no fault; for scripts).
@@ -59,6 +60,7 @@ _KINDS = (
     "reset",
     "drop",
     "slow",
+    "late",
     "fail",
     "moderation",
     "expire",
@@ -108,7 +110,7 @@ def _syntax(spec: str, why: str) -> FaultSpecError:
     return FaultSpecError(
         f"fault {spec!r}: {why} (write ROUTE:ACTION[:PROBABILITY] or ROUTE:script=A,B,…; "
         f"routes {', '.join(ROUTES)} or *; actions 429[=S|=MSms], 429bare, 401, 404, 500, 502, "
-        "503, html, badjson, reset, drop[=BYTES], slow[=MS], fail, moderation, expire, ok)"
+        "503, html, badjson, reset, drop[=BYTES], slow[=MS], late[=MS], fail, moderation, expire, ok)"
     )
 
 
@@ -118,7 +120,7 @@ def _parse_action(spec: str, text: str) -> FaultAction:
         raise _syntax(spec, f"unknown action {kind!r}")
     if not raw:
         return FaultAction(kind)
-    if kind not in ("429", "drop", "slow"):
+    if kind not in ("429", "drop", "slow", "late"):
         raise _syntax(spec, f"action {kind!r} takes no value")
     in_ms = raw.endswith("ms")
     if in_ms and kind != "429":

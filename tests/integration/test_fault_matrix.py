@@ -1,0 +1,140 @@
+"""The fault matrix: every fault × {create, retrieve, list, content}, through the jobs layer.
+
+Each cell starts a fresh emulator whose route suffers the fault once, runs one job to its end and
+lists the provider's jobs. The expected outcome is either "ok" (retried and succeeded) or a clear
+error; in every cell the ledger still holds every job the server created, no job is duplicated,
+no partial file stands where a finished one should, and an interrupted job can still be resumed.
+`docs/fault-matrix.md` is the same table in prose; `FAULTS` and `expected` are its source.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sora_widgets.api import (
+    AuthenticationError,
+    NotFoundError,
+    SoraClient,
+    SoraError,
+    VideoFailedError,
+)
+from sora_widgets.config import resolve_settings
+from sora_widgets.jobs import JobStatus, generate, resume
+from sora_widgets.ledger import Ledger
+
+from ..conftest import EmulatorFactory
+
+ROUTES = ("create", "retrieve", "list", "content")
+
+FAULTS: dict[str, str] = {
+    "429 with Retry-After": "429=1",
+    "429 without Retry-After": "429bare",
+    "500": "500",
+    "502": "502",
+    "503": "503",
+    "reset before a response": "reset",
+    "dropped mid-body": "drop",
+    "read timeout": "late=2500",
+    "malformed JSON": "badjson",
+    "HTML page from a proxy": "html",
+    "401": "401",
+    "404": "404",
+    "expired content": "expire",
+    "failed job": "fail",
+    "moderation": "moderation",
+}
+
+CLIENT_TIMEOUT = 1.0
+
+
+def expected(fault: str, route: str) -> str:
+    """The outcome a user should see: ``ok``, or the kind of clear error."""
+    if fault in ("401", "404"):
+        if route == "list":
+            return "list-error"
+        return "refused" if route == "create" else "error-resumable"
+    if fault == "expired content" and route in ("create", "content"):
+        return "expired"
+    if fault in ("failed job", "moderation") and route == "create":
+        return "failed"
+    return "ok"
+
+
+CELLS = [(fault, route) for fault in FAULTS for route in ROUTES]
+
+
+@pytest.mark.parametrize(("fault", "route"), CELLS, ids=[f"{f}-{r}" for f, r in CELLS])
+def test_fault_cell(
+    emulator_factory: EmulatorFactory, tmp_path: Path, fault: str, route: str
+) -> None:
+    emulator = emulator_factory(
+        job_seconds=0.5, faults=[f"{route}:script={FAULTS[fault]}"], poll_after_ms=100
+    )
+    out, ledger_path = tmp_path / "out", tmp_path / "ledger.sqlite3"
+    settings = resolve_settings(
+        base_url=emulator.base_url,
+        api_key="sk-matrix",
+        profile="openai",
+        output_dir=out,
+        ledger_path=ledger_path,
+        timeout=CLIENT_TIMEOUT,
+    )
+    outcome = expected(fault, route)
+
+    job = generate("a lighthouse in the fault matrix", settings=settings)
+    error: BaseException | None = None
+    try:
+        job.wait(60)
+    except SoraError as exc:
+        error = exc
+
+    list_error: BaseException | None = None
+    with SoraClient(
+        base_url=emulator.base_url, api_key="sk-matrix", timeout=CLIENT_TIMEOUT
+    ) as client:
+        try:
+            listed = [v.id for v in client.list()]
+        except SoraError as exc:
+            list_error = exc
+            listed = []
+
+    # the outcome the user sees
+    if outcome == "ok":
+        assert error is None and job.status == JobStatus.COMPLETED, (job.status, error)
+        assert list_error is None and listed == [job.id]
+    elif outcome == "refused":
+        assert (
+            isinstance(error, (AuthenticationError, NotFoundError))
+            and job.status == JobStatus.ERROR
+        )
+        assert error.message  # the server's words, not a traceback
+    elif outcome == "error-resumable":
+        assert isinstance(error, (AuthenticationError, NotFoundError)), error
+        assert job.status == JobStatus.ERROR and job.message
+    elif outcome == "list-error":
+        assert job.status == JobStatus.COMPLETED
+        assert isinstance(list_error, (AuthenticationError, NotFoundError))
+    elif outcome == "expired":
+        assert job.status == JobStatus.EXPIRED and "expired" in job.message
+    elif outcome == "failed":
+        assert isinstance(error, VideoFailedError) and job.status == JobStatus.FAILED
+        assert error.code in ("moderation_blocked", "video_generation_failed")
+
+    # invariants, in every cell
+    ledger = Ledger(ledger_path)
+    server_ids = [j.id for j in emulator.jobs]
+    rows = ledger.recent(100)
+    assert len(server_ids) == (0 if outcome == "refused" else 1), "a job was duplicated or lost"
+    assert {r.id for r in rows} == set(server_ids), "the ledger lost or invented a job"
+    assert not any(r.pending for r in rows)
+    assert not list(out.glob("*.part")) if out.exists() else True
+    for path in out.glob("*.mp4") if out.exists() else []:
+        served = Path(emulator.jobs[0].render_paths["video"])  # type: ignore[index]
+        assert path.read_bytes() == served.read_bytes(), "a partial or wrong file stands in place"
+
+    if outcome == "error-resumable":  # the fault has passed: resuming finishes the job
+        resumed = resume(settings=settings, wait=True)
+        assert [j.status for j in resumed] == [JobStatus.COMPLETED]
+        assert ledger.unfinished() == []
