@@ -609,7 +609,7 @@ def _prepare_reference(reference: Any, size: str, fit: str) -> Any:
     return prepare_reference(reference, size, fit=fit)  # type: ignore[arg-type]
 
 
-def _check_budget(settings: Settings, ledger: Ledger, cost: float | None, count: int = 1) -> None:
+def check_budget(settings: Settings, ledger: Ledger, cost: float | None, count: int = 1) -> None:
     if settings.max_spend is None or cost is None:
         return
     spent = ledger.total_spent(provider=settings.base_url)
@@ -670,7 +670,7 @@ def generate(
     )
     runner = Runner.get()
     job = Job(request, settings)
-    _check_budget(settings, runner.run(_ledger_of(runner, settings)).result(), job.cost)
+    check_budget(settings, runner.run(_ledger_of(runner, settings)).result(), job.cost)
     if on_change is not None:
         job.on_change(on_change)
     runner.submit(job)

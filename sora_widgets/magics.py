@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.utils.process import arg_split  # type: ignore[attr-defined]
 from traitlets import Bool, Float, Unicode
 
 if TYPE_CHECKING:
@@ -145,7 +146,8 @@ class SoraMagics(Magics):
             %sora config              the settings in effect (never the key)
         """
         try:
-            args = parse_argstring(self.sora, line)
+            # intermixed, so options may follow the words: %sora remix ID --wait A new prompt
+            args = self.sora.parser.parse_intermixed_args(arg_split(line, posix=True))
         except UsageError:
             raise
         except Exception as exc:  # shlex errors such as an unclosed quote

@@ -128,6 +128,8 @@ class VideoPlayer(anywidget.AnyWidget):
         )
         self.paths: dict[str, Path] = paths
         """The files this player serves, by variant (``video``, ``thumbnail``, ``spritesheet``)."""
+        self.output_metadata: dict[str, Any] = {}
+        """Metadata put beside the player's output (provenance for a job's video; never a key)."""
         self.on_msg(self._on_custom_msg)
 
     @classmethod
@@ -147,7 +149,11 @@ class VideoPlayer(anywidget.AnyWidget):
         kwargs.setdefault("spritesheet", job.paths.get("spritesheet"))
         kwargs.setdefault("title", job.request.prompt)
         kwargs.setdefault("caption", job_caption(job))
-        return cls(video, **kwargs)
+        player = cls(video, **kwargs)
+        from .display import provenance
+
+        player.output_metadata = provenance(job)
+        return player
 
     # -- serving bytes -------------------------------------------------------------------------
 
@@ -202,7 +208,7 @@ class VideoPlayer(anywidget.AnyWidget):
             return None
         data, metadata = bundle
         data = {**data, "text/html": self.fallback_html()}
-        return data, metadata
+        return data, {**(metadata or {}), **self.output_metadata}
 
     def fallback_html(self) -> str:
         """A static ``<video>`` for frontends without widgets: poster from ``poster_data``, source

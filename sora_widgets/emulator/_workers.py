@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -130,6 +131,9 @@ def _shutdown_process_pool() -> None:
 
 def _worker_loop() -> None:
     """The child side: read JSON lines from stdin, render, answer on stdout."""
+    # an interrupt meant for the parent (a kernel's stop button) must not kill the renderer;
+    # the child ends when its stdin closes
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     out = sys.stdout
     sys.stdout = sys.stderr  # nothing else may write on the answer channel
     for line in sys.stdin:
