@@ -214,6 +214,14 @@ def check_prompt(prompt: object, *, limit: int = MAX_PROMPT_CHARS) -> None:
             f"(shorten it by {len(prompt) - limit})",
             param="prompt",
         )
+    bad = sorted({c for c in prompt if (ord(c) < 32 and c not in "\t\n\r") or ord(c) == 127})
+    if bad:
+        shown = ", ".join(f"U+{ord(c):04X}" for c in bad[:5])
+        raise ValidationError(
+            f"prompt holds control characters ({shown}); remove them (a paste from a terminal "
+            "or a binary file?)",
+            param="prompt",
+        )
 
 
 _PORTRAIT_LANDSCAPE = ("720x1280", "1280x720")

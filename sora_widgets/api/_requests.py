@@ -316,10 +316,17 @@ def build_get_character(character_id: str) -> RequestSpec:
 # -- parsers --------------------------------------------------------------------------------------
 
 _MAX_EXCERPT = 200
+MAX_JSON_BYTES = 8 * 1024 * 1024
+"""A JSON answer larger than this is refused (a list page of 100 videos is well under 1 MB)."""
 
 
 def parse_json(spec: RequestSpec, response: httpx.Response) -> Mapping[str, Any]:
     """The JSON object of a successful response; a non-object body is an `APIConnectionError`."""
+    if len(response.content) > MAX_JSON_BYTES:
+        raise APIConnectionError(
+            f"{spec.describe()} answered with {len(response.content):,} bytes of JSON, more than "
+            f"any video object needs ({MAX_JSON_BYTES:,}); refusing to parse it"
+        )
     try:
         data = response.json()
     except (ValueError, UnicodeDecodeError):
