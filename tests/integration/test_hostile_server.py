@@ -149,6 +149,6 @@ def test_oversized_json_is_refused_clearly(tmp_path: Path) -> None:
     with (
         hostile(script) as base_url,
         SoraClient(base_url=base_url, api_key="k", max_retries=1) as client,
+        pytest.raises(APIConnectionError, match="more than any video object needs"),
     ):
-        with pytest.raises(APIConnectionError, match="more than any video object needs"):
-            client.retrieve("video_1")
+        client.retrieve("video_1")
