@@ -138,3 +138,38 @@ def test_fault_cell(
         resumed = resume(settings=settings, wait=True)
         assert [j.status for j in resumed] == [JobStatus.COMPLETED]
         assert ledger.unfinished() == []
+
+
+_WORDS = {
+    "ok": "retried, succeeded",
+    "refused": "clear error, no job",
+    "error-resumable": "clear error; `resume()` finishes it",
+    "list-error": "job done; list gives a clear error",
+    "expired": "reported expired",
+    "failed": "`VideoFailedError` with code and hint",
+}
+
+
+def matrix_markdown() -> str:
+    """The outcome table of `docs/fault-matrix.md`, from `FAULTS` and `expected`."""
+    lines = [
+        "# Fault matrix",
+        "",
+        "Every cell is a test in `tests/integration/test_fault_matrix.py`: the route suffers the fault",
+        "once, through the jobs layer (`generate`, then a `list`). In every cell the ledger still holds",
+        "every job the server created, no job is duplicated, and no partial file stands in place of a",
+        "finished one. Job-level faults (failed, moderation, expired) act only on routes that create",
+        "jobs or serve content; elsewhere the job is unaffected.",
+        "",
+        "| fault | " + " | ".join(ROUTES) + " |",
+        "|---|" + "---|" * len(ROUTES),
+    ]
+    for fault, action in FAULTS.items():
+        cells = [_WORDS[expected(fault, route)] for route in ROUTES]
+        lines.append(f"| {fault} (`{action}`) | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def test_the_documented_table_matches_the_tests() -> None:
+    doc = Path(__file__).resolve().parents[2] / "docs" / "fault-matrix.md"
+    assert doc.read_text() == matrix_markdown(), "regenerate docs/fault-matrix.md from matrix_markdown()"
