@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .api import Profile, ValidationError, get_profile
+from .api._endpoints import first_env as _env
 from .ledger import default_ledger_path, provider_key
 
 __all__ = ["Settings", "embedded_emulator_url", "resolve_settings", "stop_embedded_emulator"]
@@ -64,14 +65,6 @@ class Settings:
             f"api_key={'set' if self.api_key else 'none'}, output_dir={str(self.output_dir)!r}, "
             f"max_spend={self.max_spend!r}, emulated={self.emulated})"
         )
-
-
-def _env(*names: str) -> str | None:
-    for name in names:
-        value = os.environ.get(name)
-        if value:
-            return value
-    return None
 
 
 def _float_env(name: str) -> float | None:

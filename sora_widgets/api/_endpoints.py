@@ -45,7 +45,8 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 USER_AGENT = "sora-widgets/0.1"
 
 
-def _env(*names: str) -> str | None:
+def first_env(*names: str) -> str | None:
+    """The first of these environment variables that is set and not empty."""
     for name in names:
         value = os.environ.get(name)
         if value:
@@ -100,8 +101,8 @@ class ClientCore:
         retry_policy: RetryPolicy | None = None,
         poll_policy: PollPolicy | None = None,
     ) -> None:
-        key = api_key if api_key is not None else _env("SORA_API_KEY", "OPENAI_API_KEY")
-        url = base_url or _env("SORA_BASE_URL", "OPENAI_BASE_URL")
+        key = api_key if api_key is not None else first_env("SORA_API_KEY", "OPENAI_API_KEY")
+        url = base_url or first_env("SORA_BASE_URL", "OPENAI_BASE_URL")
         if not url:
             raise ValidationError(
                 "no base URL: pass base_url='https://…/v1' or set SORA_BASE_URL (OpenAI's own "
@@ -116,7 +117,7 @@ class ClientCore:
             )
         self._api_key = key or None
         self.base_url = url.rstrip("/")
-        self.profile = get_profile(profile if profile is not None else _env("SORA_PROFILE"))
+        self.profile = get_profile(profile if profile is not None else first_env("SORA_PROFILE"))
         if isinstance(timeout, httpx.Timeout):
             self.timeout = timeout
         elif timeout is not None:
