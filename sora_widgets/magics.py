@@ -76,7 +76,11 @@ class SoraMagics(Magics):
     max_spend = Float(None, allow_none=True, help="Refuse jobs past this estimated total ($).").tag(
         config=True
     )
-    embed = Bool(False, help="Inline finished videos in the notebook (for VS Code, Colab).").tag(
+    embed = Bool(
+        None,
+        allow_none=True,
+        help="Inline finished videos in the notebook (None: automatic, on for Colab).",
+    ).tag(
         config=True
     )
 
@@ -289,7 +293,7 @@ class SoraMagics(Magics):
             )
             return None
 
-        embed = self.embed if args.embed is None else bool(args.embed)
+        embed = self._embed(args)
         jobs: list[Job] = []
         for _ in range(args.variants):
             job = generate(
@@ -360,6 +364,14 @@ class SoraMagics(Magics):
         text = head + "\n" + "\n".join(f"{k}: {v}" for k, v in fields.items())
         body = f"<div class='sora-dry-run'><div><b>{head}</b></div><table>{rows}</table></div>"
         return Bundle({"text/html": body, "text/plain": text}, {"sora_widgets": {"dry_run": True}})
+
+    def _embed(self, args: Any) -> bool:
+        """``--embed``, else ``%config SoraMagics.embed``, else on in Colab (no /files/ there)."""
+        if args.embed:
+            return True
+        if self.embed is not None:
+            return bool(self.embed)
+        return "google.colab" in sys.modules
 
     def _show_live(self, job: Job, *, embed: bool) -> None:
         """One output area that moves in place: card → progress → player."""
@@ -551,7 +563,7 @@ class SoraMagics(Magics):
                 spritesheet_path=str(job.paths["spritesheet"]),
             )
         job.status = "completed"
-        embed = self.embed if args.embed is None else bool(args.embed)
+        embed = self._embed(args)
         display(self._finished(job, embed=embed))
         return None
 
@@ -563,7 +575,7 @@ class SoraMagics(Magics):
         if not jobs:
             print(f"Nothing to resume: every job of {settings.provider} is finished.")
             return None
-        embed = self.embed if args.embed is None else bool(args.embed)
+        embed = self._embed(args)
         for job in jobs:
             self._show_live(job, embed=embed)
         if args.wait:
@@ -587,7 +599,7 @@ class SoraMagics(Magics):
             remix_of=row.id,
             settings=settings,
         )
-        embed = self.embed if args.embed is None else bool(args.embed)
+        embed = self._embed(args)
         self._show_live(job, embed=embed)
         if args.as_name and self.shell is not None:
             self.shell.user_ns[args.as_name] = job
@@ -651,7 +663,7 @@ class SoraMagics(Magics):
             f"seconds:    {self.seconds or settings.profile.default_seconds}",
             f"output_dir: {settings.output_dir}",
             f"max_spend:  {'none' if settings.max_spend is None else f'${settings.max_spend:.2f}'}",
-            f"embed:      {self.embed}",
+            f"embed:      {'automatic (on in Colab)' if self.embed is None else self.embed}",
             f"ledger:     {settings.ledger_path}",
         ]
         print("\n".join(lines))

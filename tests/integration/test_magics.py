@@ -174,3 +174,21 @@ def test_interpolation_rules() -> None:
         interpolate("{a} {b} {} {obj.name} {obj._hidden} {{a}}", ns)
         == "x {b} {} n {obj._hidden} {x}"
     )
+
+
+def test_embed_inlines_the_video_with_a_warning(shell: InteractiveShell) -> None:
+    with capture_output() as cap:
+        shell.run_cell_magic("sora", "--embed --wait --as inline", "an inline clip")
+    final = cap.outputs[-1].data["text/html"]
+    assert 'src="data:video/mp4;base64,' in final and "adds" in final and "MB to the" in final
+    assert "application/vnd.jupyter.widget-view+json" not in cap.outputs[-1].data
+
+
+def test_colab_embeds_automatically(shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    with capture_output() as cap:
+        shell.run_cell_magic("sora", "--wait", "colab clip")
+    assert 'src="data:video/mp4;base64,' in cap.outputs[-1].data["text/html"]
