@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import tracemalloc
 from pathlib import Path
@@ -11,6 +10,7 @@ import pytest
 
 from sora_widgets.api import AsyncSoraClient, NotFoundError, SoraClient
 
+from .._async import run as run_async
 from .bigbody_server import BigBodyConfig, body_sha256, serve_big_body
 
 SIZE = 200 * 1024 * 1024
@@ -68,7 +68,7 @@ def test_async_download_resumes(tmp_path: Path) -> None:
             return await client.download("video_a", tmp_path)
 
     with serve_big_body(config) as base_url:
-        path = asyncio.run(main(base_url))
+        path = run_async(main(base_url))
     assert sha256(path) == body_sha256(size)
     assert config.requests == [None, "bytes=5000000-"]
 

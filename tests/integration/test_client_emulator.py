@@ -24,6 +24,7 @@ from sora_widgets.api import (
 )
 from sora_widgets.emulator import EmulatorHandle
 
+from .._async import run as run_async
 from ..conftest import EmulatorFactory
 
 
@@ -161,7 +162,7 @@ def test_async_client_against_emulator(emulator: EmulatorHandle, tmp_path: Path)
             path = await client.download(done[0].id, tmp_path)
             return path.name, len([v async for v in client.list(limit=1)])
 
-    name, count = asyncio.run(main())
+    name, count = run_async(main())
     assert name.endswith(".mp4") and count == 3
 
 

@@ -18,6 +18,7 @@ from sora_widgets.emulator import EmulatorHandle
 from sora_widgets.jobs import JobStatus, generate, resume
 from sora_widgets.ledger import Ledger
 
+from .._async import run as run_async
 from ..conftest import EmulatorFactory
 
 
@@ -125,14 +126,13 @@ def test_invalid_request_is_refused_before_sending(emulator: EmulatorHandle, tmp
 
 
 def test_job_is_awaitable(emulator: EmulatorHandle, tmp_path: Path) -> None:
-    import asyncio
 
     async def main() -> str:
         job = generate("await me", settings=settings_for(emulator, tmp_path))
         done = await job
         return done.status
 
-    assert asyncio.run(main()) == JobStatus.COMPLETED
+    assert run_async(main()) == JobStatus.COMPLETED
 
 
 KILLED_SCRIPT = """

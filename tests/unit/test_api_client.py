@@ -6,7 +6,6 @@ after the body was sent, a chosen sequence of failures); the integration tests u
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -30,6 +29,8 @@ from sora_widgets.api import (
     VideoFailedError,
 )
 from sora_widgets.api._retry import parse_retry_after
+
+from .._async import run as run_async
 
 KEY = "sk-test-SECRETSECRET1234"
 BASE = "http://gateway.test/v1"
@@ -465,7 +466,7 @@ def test_async_client_shares_the_flows(tmp_path: Path) -> None:
             ids = [v.id async for v in client.list()]
             return made.id, path.read_bytes(), ids
 
-    made_id, content, ids = asyncio.run(main())
+    made_id, content, ids = run_async(main())
     assert made_id == "video_made" and content == data and ids == ["video_made"]
     assert server.count("POST /v1/videos") == 1
 

@@ -1,0 +1,178 @@
+"""SoraPanel in a real JupyterLab 4 against the embedded emulator: type a prompt, upload a reference,
+see its preview, Submit, watch the card become a player; the saved notebook still shows it with no
+kernel; hostile prompts stay text. Makes ``docs/panel.png`` for the README."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image, ImageDraw
+
+from ._jupyter import JupyterServer, LabPage, write_notebook
+from .test_quickstart_browser import kit_env, plays, seek, wait_playable
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+PANEL = ".jp-Notebook .sora-panel"
+CARD_VIDEO = f"document.querySelector('{PANEL} .sora-job-card .sora-player video')"
+PROMPT = "A paper boat drifting down a rain-soaked street at dusk, low tracking shot, neon reflections"
+HOSTILE = """<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">"""
+
+
+@pytest.fixture(scope="module")
+def jupyter_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return kit_env(tmp_path_factory.mktemp("sora-home"))
+
+
+def picture(path: Path) -> Path:
+    """A 1600x1000 picture (sky, sea, a sail) to upload as the reference."""
+    image = Image.new("RGB", (1600, 1000), (250, 196, 120))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 620, 1600, 1000), fill=(40, 90, 150))
+    draw.ellipse((1100, 180, 1300, 380), fill=(255, 236, 170))
+    draw.polygon([(700, 600), (800, 300), (860, 600)], fill=(245, 245, 240))
+    draw.rectangle((640, 600, 900, 640), fill=(120, 60, 30))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=85)
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+def preview_shown(page: Any) -> Any:
+    """The reference preview's natural size once it shows an image."""
+    page.wait_for_function(
+        f"""() => {{
+            const img = document.querySelector('{PANEL} img.sora-reference-preview');
+            return !!img && img.style.display !== 'none' && img.complete && img.naturalWidth > 0;
+        }}""",
+        timeout=30_000,
+    )
+    return page.evaluate(
+        f"() => {{ const i = document.querySelector('{PANEL} img.sora-reference-preview');"
+        " return [i.naturalWidth, i.naturalHeight]; }"
+    )
+
+
+def test_panel_prompt_upload_submit_and_play(lab: LabPage, jupyter_server: JupyterServer) -> None:
+    root = jupyter_server.root
+    write_notebook(
+        root / "panel-demo.ipynb",
+        ["from sora_widgets import SoraPanel\n\nSoraPanel(size='1280x720', seconds=4)"],
+    )
+    upload = picture(root / "sunset-sail.jpg")
+    lab.open("panel-demo.ipynb")
+    lab.run_all()
+    page = lab.page
+    panel = page.locator(PANEL)
+    panel.wait_for(timeout=30_000)
+    submit = panel.locator("button", has_text="Submit")
+
+    # Empty prompt: Submit is disabled and says why.
+    page.wait_for_function(
+        f"() => document.querySelector('{PANEL}').textContent.includes('prompt is empty')",
+        timeout=15_000,
+    )
+    assert submit.is_disabled()
+
+    panel.locator("textarea").fill(PROMPT)
+    panel.locator("input[type=file]").set_input_files(str(upload))
+    width, height = preview_shown(page)
+    assert width > 0 and height > 0
+    assert "1600×1000 → 1280×720" in panel.text_content()  # the preview's caption
+    page.wait_for_function(
+        f"() => !document.querySelector('{PANEL}').textContent.includes('prompt is empty')",
+        timeout=15_000,
+    )
+    assert "Estimated cost: $0.40 simulated" in panel.text_content()
+
+    submit.click()
+    card = panel.locator(".sora-job-card").first
+    card.wait_for(timeout=15_000)
+    assert PROMPT in card.text_content()
+    card.locator(".sora-player video").wait_for(state="attached", timeout=60_000)
+    wait_playable(page, CARD_VIDEO)
+    plays(page, CARD_VIDEO)
+    assert abs(seek(page, 2.0, CARD_VIDEO) - 2.0) < 0.1
+    assert "completed" in card.text_content()
+    assert card.locator(".sora-player-title").text_content() == PROMPT
+    assert "submitted 1 job, estimated $0.40 simulated" in panel.text_content()
+    assert not card.locator("button", has_text="Remix").is_disabled()
+
+    # The README's picture: the panel with its finished card (the gallery below it left out).
+    seek(page, 1.5, CARD_VIDEO)
+    page.mouse.move(0, 0)
+    panel.scroll_into_view_if_needed()
+    top = panel.bounding_box()
+    bottom = card.bounding_box()
+    assert top is not None and bottom is not None
+    page.set_viewport_size({"width": 1280, "height": int(bottom["y"] + bottom["height"]) + 40})
+    top, bottom = panel.bounding_box(), card.bounding_box()
+    assert top is not None and bottom is not None
+    clip = {
+        "x": top["x"],
+        "y": top["y"],
+        "width": top["width"],
+        "height": bottom["y"] + bottom["height"] - top["y"] + 8,
+    }
+    page.screenshot(path=str(DOCS / "panel.png"), clip=clip)
+    assert (DOCS / "panel.png").stat().st_size < 400_000
+    assert lab.unexpected_errors() == []
+
+    # Saved, no kernel, a fresh page: the card's player keeps its poster and plays from /files/.
+    lab.save()
+    lab.shutdown_kernel()
+    lab.reload()
+    page.locator(f"{PANEL} .sora-job-card .sora-player video").wait_for(
+        state="attached", timeout=30_000
+    )
+    poster = page.evaluate(f"() => {CARD_VIDEO}.poster")
+    assert poster.startswith("data:image/")
+    page.wait_for_function(f"() => {CARD_VIDEO}.src.includes('/files/sora_videos/')", timeout=20_000)
+    wait_playable(page, CARD_VIDEO)
+    assert page.locator(f"{PANEL} textarea").input_value() == PROMPT
+    assert lab.dialogs == []
+    assert lab.unexpected_errors() == []
+
+
+def test_hostile_prompts_show_as_text_and_run_nothing(
+    lab: LabPage, jupyter_server: JupyterServer
+) -> None:
+    write_notebook(
+        jupyter_server.root / "hostile.ipynb",
+        [
+            "%load_ext sora_widgets",
+            f"%%sora -s 1280x720 -t 4 --wait\n{HOSTILE}",
+            "from sora_widgets import SoraPanel\n\n"
+            f"panel = SoraPanel(prompt={HOSTILE!r}, size='1280x720', seconds=4)\n"
+            "panel.submit()[0].job.wait()\n"
+            "panel",
+        ],
+    )
+    lab.open("hostile.ipynb")
+    lab.run_all(timeout=60)
+    page = lab.page
+    players = page.locator(".jp-Notebook .sora-player")
+    players.nth(1).wait_for(state="attached", timeout=30_000)
+
+    # The %%sora cell's player and the panel's card show the prompt as characters.
+    for index in range(2):
+        assert players.nth(index).locator(".sora-player-title").text_content() == HOSTILE
+    card = page.locator(f"{PANEL} .sora-job-card").first
+    assert HOSTILE in card.text_content()
+    assert page.locator(f"{PANEL} textarea").input_value() == HOSTILE
+
+    # Nothing ran: no flag, no dialog, no injected element in any output.
+    assert page.evaluate("() => typeof window.__pwned") == "undefined"
+    assert page.locator(".jp-OutputArea img[src='x']").count() == 0
+    scripts = page.evaluate(
+        "() => [...document.querySelectorAll('.jp-OutputArea script')]"
+        ".filter(s => s.textContent.includes('__pwned')).length"
+    )
+    assert scripts == 0
+    assert lab.dialogs == []
+    assert lab.unexpected_errors() == []
