@@ -192,3 +192,22 @@ def test_colab_embeds_automatically(shell: InteractiveShell, monkeypatch: pytest
     with capture_output() as cap:
         shell.run_cell_magic("sora", "--wait", "colab clip")
     assert 'src="data:video/mp4;base64,' in cap.outputs[-1].data["text/html"]
+
+
+def test_interrupt_stops_the_waiting_not_the_job(
+    shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sora_widgets.jobs import Job
+
+    real_wait = Job.wait
+
+    def interrupted(self: Job, timeout: float | None = None) -> Job:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Job, "wait", interrupted)
+    with capture_output() as cap:
+        shell.run_cell_magic("sora", "--wait --as pending", "keeps going")
+    monkeypatch.setattr(Job, "wait", real_wait)
+    assert "Stopped waiting" in cap.stderr and "%sora resume" in cap.stderr
+    job = shell.user_ns["pending"]
+    assert job.wait(60).status == "completed"  # the job itself went on
