@@ -14,6 +14,7 @@ beside a baseline taken in the same run:
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import statistics
 import subprocess
@@ -51,7 +52,7 @@ def _naive_render(width: int, height: int, seconds: int, path: str) -> None:
             container.mux(packet)
 
 
-def bench_render() -> list[dict[str, Any]]:
+def bench_render(runs: int = RUNS) -> list[dict[str, Any]]:
     from sora_widgets.emulator._render import RenderSpec, render_clip
 
     rows: list[dict[str, Any]] = []
@@ -60,7 +61,7 @@ def bench_render() -> list[dict[str, Any]]:
         for size in SIZES:
             width, height = (int(v) for v in size.split("x"))
             times = []
-            for run in range(RUNS):
+            for run in range(runs):
                 spec = RenderSpec(width, height, 4, f"A calico cat playing a piano, run {run}")
                 start = time.perf_counter()
                 result = render_clip(spec, folder)
@@ -68,7 +69,7 @@ def bench_render() -> list[dict[str, Any]]:
                 assert not result.cached
             rows.append(_row(f"render 4 s {size}", times, "s", "< 2 s" if size == "1280x720" else ""))
         times = []
-        for run in range(RUNS):
+        for run in range(runs):
             start = time.perf_counter()
             _naive_render(1280, 720, 4, f"{folder}/naive{run}.mp4")
             times.append(time.perf_counter() - start)
@@ -164,9 +165,12 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             print(f"note ({r['measure']}): {r['note']}")
 
 
-def main() -> list[dict[str, Any]]:
+def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     """Run both benchmarks, print the table, return its rows."""
-    rows = bench_render() + bench_latency()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=RUNS, help=f"renders per size (default {RUNS})")
+    args = parser.parse_args(argv)
+    rows = bench_render(args.runs) + bench_latency()
     print_table(rows)
     return rows
 

@@ -1,7 +1,7 @@
 """Job benchmarks: requests per job and completion-detection lag against the official SDK, and 24
 jobs under a running-job limit of 2 against the ideal.
 
-Run ``python bench/bench_jobs.py [--quick]``; ``main()`` returns the rows it prints.
+Run ``python bench/bench_jobs.py [--jobs N] [--limit-job-seconds S]``; ``main()`` returns the rows it prints.
 
 - polling: the same emulator serves N jobs of ``--job-seconds`` (60 by default) followed by this
   kit's Runner and N followed by the official SDK's ``videos.create_and_poll`` (threads), at the
