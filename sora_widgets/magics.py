@@ -88,6 +88,8 @@ class SoraMagics(Magics):
         super().__init__(shell=shell, **kwargs)
         self._handles: dict[int, tuple[Any, bool]] = {}
         """Display handles of jobs shown by this magic, for the final update after --wait."""
+        self._done: dict[int, tuple[Job, Any]] = {}
+        """The finished output (player or embedded video) of each job, made once."""
 
     # -- the magic -----------------------------------------------------------------------------
 
@@ -403,6 +405,15 @@ class SoraMagics(Magics):
         self._handles[id(job)] = (handle, embed)
 
     def _finished(self, job: Job, *, embed: bool) -> Any:
+        """The finished output of a job, made once (a second player would double the notebook)."""
+        cached = self._done.get(id(job))
+        if cached is not None and cached[0] is job:
+            return cached[1]
+        finished = self._make_finished(job, embed=embed)
+        self._done[id(job)] = (job, finished)
+        return finished
+
+    def _make_finished(self, job: Job, *, embed: bool) -> Any:
         from .display import Bundle, provenance, video_fallback
 
         if embed:

@@ -241,7 +241,8 @@ def job_caption(job: Job) -> str:
     if job.id:
         parts.append(job.id)
     if job.cost is not None:
-        parts.append(f"≈ ${job.cost:.2f}")
+        simulated = job.settings.profile.billing == "simulated"
+        parts.append(f"≈ ${job.cost:.2f}" + (" simulated" if simulated else ""))
     return " · ".join(parts)
 
 

@@ -80,10 +80,13 @@ def test_panel_prompt_upload_submit_and_play(lab: LabPage, jupyter_server: Jupyt
     assert submit.is_disabled()
 
     panel.locator("textarea").fill(PROMPT)
-    panel.locator("input[type=file]").set_input_files(str(upload))
+    # The FileUpload's <input type=file> is not in the DOM: choose the file as a user would.
+    with page.expect_file_chooser() as chooser:
+        panel.locator("button", has_text="Reference image").click()
+    chooser.value.set_files(str(upload))
     width, height = preview_shown(page)
     assert width > 0 and height > 0
-    assert "1600×1000 → 1280×720" in panel.text_content()  # the preview's caption
+    assert "sunset-sail.jpg 1600×1000 → sent as 1280×720 (cover)" in panel.text_content()
     page.wait_for_function(
         f"() => !document.querySelector('{PANEL}').textContent.includes('prompt is empty')",
         timeout=15_000,
@@ -103,16 +106,16 @@ def test_panel_prompt_upload_submit_and_play(lab: LabPage, jupyter_server: Jupyt
     assert "submitted 1 job, estimated $0.40 simulated" in panel.text_content()
     assert not card.locator("button", has_text="Remix").is_disabled()
 
-    # The README's picture: the panel with its finished card (the gallery below it left out).
+    # The README's picture: the whole panel down to its finished card (not the gallery below),
+    # in a window tall enough to hold it.
     seek(page, 1.5, CARD_VIDEO)
     page.mouse.move(0, 0)
-    panel.scroll_into_view_if_needed()
-    top = panel.bounding_box()
-    bottom = card.bounding_box()
-    assert top is not None and bottom is not None
-    page.set_viewport_size({"width": 1280, "height": int(bottom["y"] + bottom["height"]) + 40})
+    page.set_viewport_size({"width": 1100, "height": 2400})
+    panel.evaluate("el => el.scrollIntoView({block: 'start'})")
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
     top, bottom = panel.bounding_box(), card.bounding_box()
     assert top is not None and bottom is not None
+    assert bottom["y"] + bottom["height"] <= 2400
     clip = {
         "x": top["x"],
         "y": top["y"],
