@@ -37,7 +37,7 @@ EMBED_LIMIT_BYTES = 25 * 1024 * 1024
 _STYLE = (
     "font-family: var(--jp-ui-font-family, system-ui, sans-serif); font-size: 13px; "
     "border: 1px solid var(--jp-border-color2, #ddd); border-radius: 6px; padding: 8px 10px; "
-    "max-width: 640px; background: var(--jp-layout-color1, #fff); color: var(--jp-ui-font-color1, #222);"
+    "max-width: 640px; box-sizing: border-box; overflow-wrap: anywhere; background: var(--jp-layout-color1, #fff); color: var(--jp-ui-font-color1, #222);"
 )
 
 _STATUS_COLOURS = {

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anywidget
+import ipywidgets
 import traitlets
 
 if TYPE_CHECKING:
@@ -113,6 +114,8 @@ class VideoPlayer(anywidget.AnyWidget):
                 "(give at least one column and one row)"
             )
         count = sprite_columns * sprite_rows if sprite_count is None else sprite_count
+        # let the player shrink with a narrow container (a JupyterLab side panel, a panel card)
+        kwargs.setdefault("layout", ipywidgets.Layout(max_width="100%", min_width="0"))
         super().__init__(
             video_name=paths["video"].name,
             thumbnail_name=paths["thumbnail"].name if "thumbnail" in paths else "",

@@ -106,6 +106,29 @@ def test_panel_prompt_upload_submit_and_play(lab: LabPage, jupyter_server: Jupyt
     assert "submitted 1 job, estimated $0.40 simulated" in panel.text_content()
     assert not card.locator("button", has_text="Remix").is_disabled()
 
+    # Every visible control has an accessible name (a label, aria-label, title or text).
+    unnamed = panel.evaluate(
+        """el => [...el.querySelectorAll('input, select, textarea, button')]
+            .filter(c => c.offsetParent !== null && c.type !== 'hidden')
+            .filter(c => !(
+                (c.labels && [...c.labels].some(l => l.textContent.trim()))
+                || (c.getAttribute('aria-label') || '').trim()
+                || (c.getAttribute('title') || '').trim()
+                || c.textContent.trim()))
+            .map(c => c.outerHTML.slice(0, 160))"""
+    )
+    assert unnamed == []
+
+    # It fits a narrow JupyterLab side panel: at 380 px nothing sticks out sideways.
+    sticking_out = panel.evaluate(
+        """el => { el.style.width = '380px'; const r = el.getBoundingClientRect().right;
+                   const out = [...el.querySelectorAll('*')]
+                     .filter(c => c.getBoundingClientRect().right > r + 2)
+                     .map(c => c.className + ' +' + Math.round(c.getBoundingClientRect().right - r));
+                   el.style.width = ''; return out.slice(0, 12); }"""
+    )
+    assert sticking_out == []
+
     # The README's picture: the whole panel down to its finished card (not the gallery below),
     # in a window tall enough to hold it.
     seek(page, 1.5, CARD_VIDEO)
