@@ -114,7 +114,7 @@ line_strategy = st.one_of(
 def test_cell_magic_options_raise_only_usage_errors(
     shell: InteractiveShell, line: str, body: str
 ) -> None:
-    run_safely(lambda: shell.run_cell_magic("sora", f"{line} --dry-run", body or "a prompt"))
+    run_safely(lambda: shell.run_cell_magic("sora", f"--dry-run {line}", body or "a prompt"))
 
 
 @settings(
@@ -122,7 +122,7 @@ def test_cell_magic_options_raise_only_usage_errors(
 )
 @given(line=line_strategy)
 def test_line_magic_raises_only_usage_errors(shell: InteractiveShell, line: str) -> None:
-    run_safely(lambda: shell.run_line_magic("sora", f"{line} --dry-run"))
+    run_safely(lambda: shell.run_line_magic("sora", f"--dry-run {line}"))
 
 
 @pytest.mark.parametrize(
