@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import ipywidgets as w
 
 from .api import ReferenceImageError, SoraError, ValidationError, get_profile
-from .api._profiles import Profile, parse_size
+from .api._profiles import Profile, orientation
 from .config import Settings, resolve_settings
 from .display import format_cost, relative_path, status_card
 from .jobs import VARIANT_FILES, Job, JobStatus, Runner, check_budget, generate, job_from_row
@@ -98,14 +98,6 @@ def _note(text: str, kind: str = "info") -> str:
 def _short(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _orientation(size: str) -> str:
-    try:
-        width, height = parse_size(size)
-    except ValidationError:
-        return ""
-    return "landscape" if width > height else "portrait" if height > width else "square"
 
 
 def _human_bytes(count: int) -> str:
@@ -625,12 +617,12 @@ class SoraPanel:
         sizes = self._sizes_of(model)
         current = wanted or self.size.value
         if current and current not in sizes:
-            same = [s for s in sizes if _orientation(s) == _orientation(current)]
+            same = [s for s in sizes if orientation(s) == orientation(current)]
             if wanted is not None and self._profile.model_spec(model) is None:
                 sizes.append(current)  # an open model: keep what was asked for
             else:
                 current = (same or sizes)[0]
-        options = [(f"{s} · {_orientation(s)}".rstrip(" ·"), s) for s in sizes]
+        options = [(f"{s} · {orientation(s)}".rstrip(" ·"), s) for s in sizes]
         self.size.options = options
         self.size.value = current if current in sizes else sizes[0]
 

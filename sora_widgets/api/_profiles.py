@@ -21,6 +21,7 @@ __all__ = [
     "ModelSpec",
     "Profile",
     "get_profile",
+    "orientation",
     "parse_size",
 ]
 
@@ -49,7 +50,8 @@ def parse_size(size: str | tuple[int, int]) -> tuple[int, int]:
     )
 
 
-def _orientation(size: str) -> str:
+def orientation(size: str) -> str:
+    """``landscape``, ``portrait`` or ``square`` for a ``WxH`` size; ``""`` if it is not one."""
     try:
         w, h = parse_size(size)
     except ValidationError:
@@ -77,9 +79,9 @@ class ModelSpec:
     """Other names of the same model, e.g. dated snapshots."""
     description: str = ""
 
-    def sizes_by_orientation(self, orientation: str) -> tuple[str, ...]:
-        """The sizes of this model that are ``landscape``, ``portrait`` or ``square``."""
-        return tuple(s for s in self.sizes if _orientation(s) == orientation)
+    def sizes_by_orientation(self, kind: str) -> tuple[str, ...]:
+        """The sizes of this model that are ``kind``: ``landscape``, ``portrait`` or ``square``."""
+        return tuple(s for s in self.sizes if orientation(s) == kind)
 
 
 @dataclass(frozen=True)
