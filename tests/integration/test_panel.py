@@ -324,6 +324,17 @@ def test_history_lists_past_jobs_and_a_click_opens_one(env: Path) -> None:
     assert item.open() is card  # opened once
 
 
+def embed_state(root: Any) -> Any:
+    """``embed_data``'s manager state. It walks ipywidgets' global registry, which background
+    threads (other tests' jobs) may grow meanwhile: read it again when that happens."""
+    for _ in range(20):
+        try:
+            return embed_data(views=[root])["manager_state"]
+        except RuntimeError:  # dictionary changed size during iteration
+            time.sleep(0.1)
+    raise AssertionError("the widget registry never stood still long enough to be read")
+
+
 def test_saved_state_holds_no_key_and_no_video_bytes(
     emulator_factory: EmulatorFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -355,6 +366,6 @@ def test_saved_state_holds_no_key_and_no_video_bytes(
                 assert KEY.encode() not in blob
                 assert b"ftyp" not in blob[:16], f"{type(widget).__name__} holds video bytes"
                 assert len(blob) < 60_000, f"{type(widget).__name__} holds {len(blob)} bytes"
-    saved = json.dumps(embed_data(views=[panel.root])["manager_state"])
+    saved = json.dumps(embed_state(panel.root))
     assert KEY not in saved
     assert "AAAAGGZ0eXBpc29t" not in saved and "ftypisom" not in saved
