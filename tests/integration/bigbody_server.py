@@ -88,9 +88,9 @@ def _handler(config: BigBodyConfig) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def serve_big_body(config: BigBodyConfig) -> Iterator[str]:
-    """Run the server on 127.0.0.1 (a free port) and yield its ``…/v1`` base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(config))
+def serve_on_loopback(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Run ``handler`` on 127.0.0.1 (a free port) in a thread; yield its ``…/v1`` base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -100,3 +100,10 @@ def serve_big_body(config: BigBodyConfig) -> Iterator[str]:
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+@contextmanager
+def serve_big_body(config: BigBodyConfig) -> Iterator[str]:
+    """Serve the big body on 127.0.0.1 (a free port) and yield its ``…/v1`` base URL."""
+    with serve_on_loopback(_handler(config)) as base_url:
+        yield base_url

@@ -4,10 +4,8 @@ statuses, oversized JSON. Nothing escapes the folder; every answer is tamed or a
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import AbstractContextManager
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,8 @@ import pytest
 from sora_widgets.api import APIConnectionError, SoraClient
 from sora_widgets.config import resolve_settings
 from sora_widgets.jobs import JobStatus, generate
+
+from .bigbody_server import serve_on_loopback
 
 CONTENT = b"\x00\x00\x00\x18ftypmp42" + b"x" * 5000
 
@@ -76,17 +76,8 @@ def _handler(script: Script) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@contextmanager
-def hostile(script: Script) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(script))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
+def hostile(script: Script) -> AbstractContextManager[str]:
+    return serve_on_loopback(_handler(script))
 
 
 @pytest.mark.parametrize(
