@@ -100,6 +100,16 @@ def provenance(job: Job) -> dict[str, Any]:
     }
 
 
+def _cost(job: Job) -> str:
+    return format_cost(job.cost, simulated=job.settings.profile.billing == "simulated")
+
+
+def _facts(job: Job, *, with_id: bool = False) -> str:
+    """``model · size · 8 s · [id ·] $0.80``, HTML-escaped."""
+    facts = [job.model, job.size, f"{job.seconds} s", *([job.id or ""] if with_id else [])]
+    return " · ".join(html.escape(x) for x in (*facts, _cost(job)))
+
+
 def _summary(job: Job) -> str:
     parts = [f"sora {job.status}"]
     if job.status in ("queued", "in_progress"):
@@ -107,7 +117,7 @@ def _summary(job: Job) -> str:
     if job.id:
         parts.append(job.id)
     parts.append(f"{job.model} {job.size} {job.seconds}s")
-    parts.append(format_cost(job.cost, simulated=job.settings.profile.billing == "simulated"))
+    parts.append(_cost(job))
     text = " · ".join(parts)
     if job.message:
         text += f"\n{job.message}"
@@ -120,16 +130,7 @@ def status_card(job: Job) -> Bundle:
     colour = _STATUS_COLOURS.get(status, "#8a8a8a")
     progress = 100 if status in ("completed", "downloading") else max(0, min(100, job.progress))
     eta = format_eta(job.eta) if status in ("queued", "in_progress") else ""
-    simulated = job.settings.profile.billing == "simulated"
-    details = " · ".join(
-        html.escape(x)
-        for x in (
-            job.model,
-            job.size,
-            f"{job.seconds} s",
-            format_cost(job.cost, simulated=simulated),
-        )
-    )
+    details = _facts(job)
     prompt = job.request.prompt
     shown_prompt = prompt if len(prompt) <= 160 else prompt[:157] + "…"
     message = f'<div style="margin-top:4px">{html.escape(job.message)}</div>' if job.message else ""
@@ -209,16 +210,7 @@ def video_fallback(job: Job, *, embed: bool | None = None) -> dict[str, Any]:
     poster = ""
     if thumbnail is not None and thumbnail.exists():
         poster = f' poster="{small_poster(thumbnail)}"'
-    caption = " · ".join(
-        html.escape(x)
-        for x in (
-            job.model,
-            job.size,
-            f"{job.seconds} s",
-            job.id or "",
-            format_cost(job.cost, simulated=job.settings.profile.billing == "simulated"),
-        )
-    )
+    caption = _facts(job, with_id=True)
     body = (
         f'<div class="sora-fallback">{warning}'
         f'<video controls muted playsinline preload="metadata" src="{src}"{poster} '
