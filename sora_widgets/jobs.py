@@ -679,6 +679,25 @@ def generate(
     return job
 
 
+def remix(source: Job | LedgerRow, prompt: str, *, settings: Settings | None = None) -> Job:
+    """Submit a remix of ``source`` (a job, or its ledger row) with a new prompt.
+
+    The remix keeps the source's model, size and length, as the API does.
+    """
+    if source.id is None:
+        raise ValidationError(
+            "this job has no video id yet, so it cannot be remixed; wait until it is submitted"
+        )
+    return generate(
+        prompt,
+        model=source.model,
+        size=source.size,
+        seconds=source.seconds,
+        remix_of=source.id,
+        settings=settings,
+    )
+
+
 async def _ledger_of(runner: Runner, settings: Settings) -> Ledger:
     return runner.ledger(settings)
 

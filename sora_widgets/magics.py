@@ -594,7 +594,7 @@ class SoraMagics(Magics):
         return None
 
     def _cmd_remix(self, words: list[str], args: Any) -> Any:
-        from .jobs import generate
+        from .jobs import remix
 
         self._need(words, 2, "%sora remix ID PROMPT")
         settings = self._settings(args)
@@ -602,14 +602,7 @@ class SoraMagics(Magics):
         prompt = " ".join(words[1:])
         if not args.no_interpolate and self.shell is not None:
             prompt = interpolate(prompt, self.shell.user_ns)
-        job = generate(
-            prompt,
-            model=row.model,
-            size=row.size,
-            seconds=row.seconds,
-            remix_of=row.id,
-            settings=settings,
-        )
+        job = remix(row, prompt, settings=settings)
         embed = self._embed(args)
         self._show_live(job, embed=embed)
         if args.as_name and self.shell is not None:

@@ -29,7 +29,16 @@ from .api import ReferenceImageError, SoraError, ValidationError, get_profile
 from .api._profiles import Profile, orientation
 from .config import Settings, resolve_settings
 from .display import format_cost, relative_path, status_card
-from .jobs import VARIANT_FILES, Job, JobStatus, Runner, check_budget, generate, job_from_row
+from .jobs import (
+    VARIANT_FILES,
+    Job,
+    JobStatus,
+    Runner,
+    check_budget,
+    generate,
+    job_from_row,
+    remix,
+)
 from .ledger import Ledger, LedgerRow
 
 if TYPE_CHECKING:
@@ -985,17 +994,7 @@ class SoraPanel:
             prompt = self.prompt.value
             source = self._remix_source
             if source is not None:
-                assert source.id is not None
-                jobs.append(
-                    generate(
-                        prompt,
-                        model=source.model,
-                        size=source.size,
-                        seconds=source.seconds,
-                        remix_of=source.id,
-                        settings=settings,
-                    )
-                )
+                jobs.append(remix(source, prompt, settings=settings))
             else:
                 reference = self.reference
                 if self._source is not None and reference is None:
