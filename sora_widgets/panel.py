@@ -123,6 +123,21 @@ def _control(min_width: str = "200px") -> Any:
 _LABEL_STYLE = {"description_width": "initial"}
 
 
+def _focus_slider(value: float, axis: str, span: str) -> Any:
+    return w.FloatSlider(
+        value=value,
+        min=0.0,
+        max=1.0,
+        step=0.05,
+        description=f"Focus {axis}",
+        tooltip=f"With cover: the point kept in frame, from {span}",
+        continuous_update=False,
+        readout_format=".2f",
+        layout=_control(),
+        style=_LABEL_STYLE,
+    )
+
+
 def _button(label: str, icon: str, tooltip: str, **kwargs: Any) -> Any:
     return w.Button(
         description=label,
@@ -365,30 +380,8 @@ class SoraPanel:
             style={**_LABEL_STYLE, "button_width": "auto"},
             layout=w.Layout(width="auto", max_width="100%"),
         )
-        self.focus_x = w.FloatSlider(
-            value=focus[0],
-            min=0.0,
-            max=1.0,
-            step=0.05,
-            description="Focus left–right",
-            tooltip="With cover: the point kept in frame, from the left edge (0) to the right (1)",
-            continuous_update=False,
-            readout_format=".2f",
-            layout=_control(),
-            style=_LABEL_STYLE,
-        )
-        self.focus_y = w.FloatSlider(
-            value=focus[1],
-            min=0.0,
-            max=1.0,
-            step=0.05,
-            description="Focus top–bottom",
-            tooltip="With cover: the point kept in frame, from the top edge (0) to the bottom (1)",
-            continuous_update=False,
-            readout_format=".2f",
-            layout=_control(),
-            style=_LABEL_STYLE,
-        )
+        self.focus_x = _focus_slider(focus[0], "left–right", "the left edge (0) to the right (1)")
+        self.focus_y = _focus_slider(focus[1], "top–bottom", "the top edge (0) to the bottom (1)")
         self.reference_preview = w.Image(
             format="png", layout=w.Layout(display="none", max_width="100%", width="auto")
         )
