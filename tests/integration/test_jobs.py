@@ -15,7 +15,7 @@ import pytest
 from sora_widgets.api import ValidationError, VideoFailedError
 from sora_widgets.config import Settings, resolve_settings
 from sora_widgets.emulator import EmulatorHandle
-from sora_widgets.jobs import JobStatus, generate, resume
+from sora_widgets.jobs import GenerationRequest, Job, JobStatus, generate, remix, resume
 from sora_widgets.ledger import Ledger
 
 from .._async import run as run_async
@@ -123,6 +123,23 @@ def test_invalid_request_is_refused_before_sending(emulator: EmulatorHandle, tmp
     with pytest.raises(ValidationError, match="1792x1024"):
         generate("x", size="1792x1024", settings=settings_for(emulator, tmp_path))
     assert emulator.jobs == []
+
+
+def test_remix_keeps_the_source_and_refuses_one_without_an_id(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
+    settings = settings_for(emulator, tmp_path)
+    source = generate("a lighthouse", size="720x1280", seconds=4, settings=settings, wait=True)
+    remixed = remix(source, "the same lighthouse at night", settings=settings)
+    remixed.wait(60)
+    assert remixed.status == JobStatus.COMPLETED
+    assert (remixed.size, remixed.seconds) == ("720x1280", "4")
+    assert emulator.jobs[-1].remixed_from_video_id == source.id
+
+    unsent = Job(GenerationRequest(prompt="not sent yet"), settings)
+    with pytest.raises(ValidationError, match="no video id yet"):
+        remix(unsent, "anything", settings=settings)
+    assert len(emulator.jobs) == 2
 
 
 def test_job_is_awaitable(emulator: EmulatorHandle, tmp_path: Path) -> None:
