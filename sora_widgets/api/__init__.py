@@ -6,6 +6,7 @@ Knows HTTP and the contract, nothing of Jupyter or Pillow.
 from __future__ import annotations
 
 from ._client import AsyncSoraClient, AsyncVideoPager, SoraClient, VideoPager, safe_filename
+from ._endpoints import first_env
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -22,6 +23,7 @@ from ._errors import (
     ValidationError,
     VideoFailedError,
 )
+from ._flows import failure_hint
 from ._models import Character, DeletedVideo, Video, VideoError, VideoList, VideoStatus
 from ._polling import PollPolicy, PollTracker
 from ._profiles import (
@@ -33,7 +35,7 @@ from ._profiles import (
     parse_size,
 )
 from ._references import FileReference, UrlReference, image_dimensions, normalize_reference
-from ._retry import RetryPolicy
+from ._retry import RetryPolicy, parse_retry_after
 
 __all__ = [
     "BUILTIN_PROFILES",
@@ -69,9 +71,12 @@ __all__ = [
     "VideoList",
     "VideoPager",
     "VideoStatus",
+    "failure_hint",
+    "first_env",
     "get_profile",
     "image_dimensions",
     "normalize_reference",
+    "parse_retry_after",
     "parse_size",
     "safe_filename",
 ]

@@ -141,7 +141,7 @@ class SoraClient(ClientCore):
             if isinstance(action, Sleep):
                 self._sleep(action.seconds)
             elif isinstance(action, Send):
-                request = self._build_request(self._http, action.request)
+                request = self._build_request(self._http, action.request, action.timeout)
                 try:
                     result = self._http.send(request)
                 except httpx.HTTPError as exc:
@@ -202,8 +202,16 @@ class SoraClient(ClientCore):
         )
 
     def retrieve(self, video_id: str) -> Video:
-        """The job's current state."""
+        """The job's current state; a malformed answer is retried like a dropped connection."""
         return self._run(self._retrieve_flow(video_id))
+
+    def retrieve_with_hint(self, video_id: str) -> tuple[Video, str | None]:
+        """`retrieve`, and the server's raw ``openai-poll-after-ms`` header (None if absent).
+
+        The hint is the server's suggested delay before the next retrieve, in milliseconds, as
+        sent: give it to `PollTracker.observe`, which ignores garbage.
+        """
+        return self._run(self._retrieve_with_hint_flow(video_id))
 
     def list(
         self, *, limit: int | None = None, after: str | None = None, order: str | None = None
@@ -379,7 +387,7 @@ class AsyncSoraClient(ClientCore):
             if isinstance(action, Sleep):
                 await self._sleep(action.seconds)
             elif isinstance(action, Send):
-                request = self._build_request(self._http, action.request)
+                request = self._build_request(self._http, action.request, action.timeout)
                 try:
                     result = await self._http.send(request)
                 except httpx.HTTPError as exc:
@@ -433,7 +441,12 @@ class AsyncSoraClient(ClientCore):
         )
 
     async def retrieve(self, video_id: str) -> Video:
+        """The job's current state; see `SoraClient.retrieve`."""
         return await self._run(self._retrieve_flow(video_id))
+
+    async def retrieve_with_hint(self, video_id: str) -> tuple[Video, str | None]:
+        """The job's state and the raw poll hint; see `SoraClient.retrieve_with_hint`."""
+        return await self._run(self._retrieve_with_hint_flow(video_id))
 
     def list(
         self, *, limit: int | None = None, after: str | None = None, order: str | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Generator, Mapping
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -36,17 +37,18 @@ from ._requests import (
     parse_deleted,
     parse_list,
     parse_video,
+    parse_video_with_hint,
 )
 from ._retry import RetryPolicy
 
-__all__ = ["DEFAULT_TIMEOUT", "ClientCore", "map_transport_error"]
+__all__ = ["DEFAULT_TIMEOUT", "ClientCore", "capped_timeout", "first_env", "map_transport_error"]
 
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 USER_AGENT = "sora-widgets/0.1"
 
 
 def first_env(*names: str) -> str | None:
-    """The first of these environment variables that is set and not empty."""
+    """The value of the first of these environment variables that is set and not empty, or None."""
     for name in names:
         value = os.environ.get(name)
         if value:
@@ -62,6 +64,24 @@ def _strip_credentials(url: str) -> str:
             netloc += f":{parts.port}"
         parts = parts._replace(netloc=netloc)
     return urlunsplit(parts)
+
+
+def capped_timeout(timeout: httpx.Timeout, seconds: float) -> httpx.Timeout:
+    """``timeout`` with each of its parts (connect, read, write, pool) at most ``seconds``.
+
+    httpx applies each part to one operation, so a server that trickles bytes can still take
+    longer in all; every answer the emulator's faults give is bounded by it.
+    """
+
+    def cap(value: float | None) -> float:
+        return seconds if value is None else min(value, seconds)
+
+    return httpx.Timeout(
+        connect=cap(timeout.connect),
+        read=cap(timeout.read),
+        write=cap(timeout.write),
+        pool=cap(timeout.pool),
+    )
 
 
 def map_transport_error(exc: httpx.HTTPError, spec: RequestSpec, *secrets: str | None) -> Exception:
@@ -135,6 +155,7 @@ class ClientCore:
 
     @property
     def has_api_key(self) -> bool:
+        """Whether a key is configured (the key itself is never exposed)."""
         return bool(self._api_key)
 
     def __repr__(self) -> str:
@@ -151,8 +172,9 @@ class ClientCore:
         return headers
 
     def _build_request(
-        self, http: httpx.Client | httpx.AsyncClient, spec: RequestSpec
+        self, http: httpx.Client | httpx.AsyncClient, spec: RequestSpec, limit: float | None = None
     ) -> httpx.Request:
+        """The httpx request for ``spec``; ``limit`` (seconds) caps its timeouts (a flow's deadline)."""
         body, body_headers = spec.encode()
         headers = self._headers(spec)
         headers.update(body_headers)
@@ -162,7 +184,7 @@ class ClientCore:
             params=dict(spec.params) if spec.params else None,
             content=body,
             headers=headers,
-            timeout=self.timeout,
+            timeout=self.timeout if limit is None else capped_timeout(self.timeout, limit),
         )
 
     def _transport_error(self, exc: httpx.HTTPError, spec: RequestSpec) -> Exception:
@@ -201,6 +223,11 @@ class ClientCore:
 
     def _retrieve_flow(self, video_id: str) -> Generator[Action, Any, Video]:
         return parsed_flow(build_retrieve(video_id), self.retry_policy, parse_video)
+
+    def _retrieve_with_hint_flow(
+        self, video_id: str
+    ) -> Generator[Action, Any, tuple[Video, str | None]]:
+        return parsed_flow(build_retrieve(video_id), self.retry_policy, parse_video_with_hint)
 
     def _delete_flow(self, video_id: str) -> Generator[Action, Any, DeletedVideo]:
         return parsed_flow(build_delete(video_id), self.retry_policy, parse_deleted)
@@ -245,7 +272,7 @@ class ClientCore:
     ) -> Generator[Action, Any, Video]:
         poll = self.poll_policy
         if timeout is not None:
-            poll = PollPolicy(**{**poll.__dict__, "deadline": float(timeout)})
+            poll = replace(poll, deadline=float(timeout))
         return wait_flow(
             video_id, self.retry_policy, poll, self.monotonic, on_update, raise_on_failure
         )

@@ -25,18 +25,21 @@ from ._requests import (
     error_from_response,
     parse_list,
     parse_video,
+    parse_video_with_hint,
 )
 from ._retry import RetryPolicy, parse_retry_after
 
 T = TypeVar("T")
 
 __all__ = [
+    "Deadline",
     "Flow",
     "Send",
     "Sleep",
     "Stream",
     "create_flow",
     "download_flow",
+    "failure_hint",
     "parsed_flow",
     "request_flow",
     "wait_flow",
@@ -48,6 +51,8 @@ class Send:
     """Send ``request`` and give back the whole response."""
 
     request: RequestSpec
+    timeout: float | None = None
+    """Seconds left before the flow's deadline: the driver caps every timeout of the request to it."""
 
 
 @dataclass(frozen=True)
@@ -73,15 +78,70 @@ Flow = Generator[Action, Any, Any]
 CLOCK_SKEW = 120.0
 #: Drops tolerated in one download while it keeps making progress.
 MAX_DOWNLOAD_DROPS = 20
+#: A request that failed this close to the deadline (seconds) failed because of it.
+DEADLINE_SLACK = 0.01
 
 
-def request_flow(spec: RequestSpec, policy: RetryPolicy) -> Generator[Action, Any, httpx.Response]:
-    """Send ``spec`` with retries; return the successful response or raise the mapped error."""
+class Deadline:
+    """An overall time limit on ``clock``: no send, sleep or retry of a flow runs past it.
+
+    ``describe`` is called when the limit is reached and gives the message of the
+    `APITimeoutError` raised then, so it can tell the latest state of what was waited for.
+    """
+
+    def __init__(self, at: float, clock: Callable[[], float], describe: Callable[[], str]) -> None:
+        self.at = at
+        """The moment it passes, on ``clock``."""
+        self._clock = clock
+        self._describe = describe
+
+    def left(self) -> float:
+        """Seconds left (negative once the deadline has passed)."""
+        return self.at - self._clock()
+
+    def error(self) -> APITimeoutError:
+        """The `APITimeoutError` to raise now that the deadline has passed."""
+        return APITimeoutError(self._describe())
+
+    def check(self) -> float:
+        """Seconds left; raises `APITimeoutError` when none are."""
+        left = self.left()
+        if left <= 0:
+            raise self.error()
+        return left
+
+    def sleep(self, seconds: float) -> Generator[Action, Any, None]:
+        """Sleep ``seconds``, or only the time left and then raise `APITimeoutError`."""
+        left = self.check()
+        if seconds >= left:
+            yield Sleep(left)
+            raise self.error()
+        yield Sleep(seconds)
+
+
+def _pause(seconds: float, deadline: Deadline | None) -> Generator[Action, Any, None]:
+    if deadline is None:
+        yield Sleep(seconds)
+    else:
+        yield from deadline.sleep(seconds)
+
+
+def request_flow(
+    spec: RequestSpec, policy: RetryPolicy, deadline: Deadline | None = None
+) -> Generator[Action, Any, httpx.Response]:
+    """Send ``spec`` with retries; return the successful response or raise the mapped error.
+
+    With a ``deadline``, each request's timeouts are capped to the time left and retry sleeps are
+    clipped to it; once it passes, its `APITimeoutError` is raised.
+    """
     attempt = 0
     while True:
+        send = Send(spec) if deadline is None else Send(spec, timeout=deadline.check())
         try:
-            response: httpx.Response = yield Send(spec)
-        except APIConnectionError:
+            response: httpx.Response = yield send
+        except APIConnectionError as exc:
+            if deadline is not None and deadline.left() < DEADLINE_SLACK:
+                raise deadline.error() from exc  # the capped timeout fired
             if not policy.should_retry(attempt, None):
                 raise
             delay = policy.delay(attempt)
@@ -95,20 +155,24 @@ def request_flow(spec: RequestSpec, policy: RetryPolicy) -> Generator[Action, An
             if delay is None:
                 raise error
         assert delay is not None
-        yield Sleep(delay)
+        yield from _pause(delay, deadline)
         attempt += 1
 
 
 def parsed_flow(
-    spec: RequestSpec, policy: RetryPolicy, parse: Callable[[RequestSpec, httpx.Response], T]
+    spec: RequestSpec,
+    policy: RetryPolicy,
+    parse: Callable[[RequestSpec, httpx.Response], T],
+    deadline: Deadline | None = None,
 ) -> Generator[Action, Any, T]:
     """`request_flow`, then parse; a malformed success body is retried like a dropped connection.
 
-    Only for requests that are safe to repeat (reads and deletes).
+    Only for requests that are safe to repeat (reads and deletes). A ``deadline`` bounds the
+    whole, retries of malformed bodies included.
     """
     attempt = 0
     while True:
-        response = yield from request_flow(spec, policy)
+        response = yield from request_flow(spec, policy, deadline)
         try:
             return parse(spec, response)
         except APIConnectionError:
@@ -116,7 +180,7 @@ def parsed_flow(
                 raise
             delay = policy.delay(attempt)
             assert delay is not None
-            yield Sleep(delay)
+            yield from _pause(delay, deadline)
             attempt += 1
 
 
@@ -303,18 +367,48 @@ def wait_flow(
     on_update: Callable[[Video], None] | None = None,
     raise_on_failure: bool = True,
 ) -> Generator[Action, Any, Video]:
-    """Poll until the job is terminal or ``poll.deadline`` passes (`APITimeoutError`)."""
-    tracker = PollTracker(policy=poll, started=clock())
+    """Poll until the job is terminal; `APITimeoutError` once ``poll.deadline`` seconds have passed.
+
+    The deadline holds whatever the server answers: retry sleeps are clipped to it, each request's
+    timeouts are capped to the time left, and answers that are not a video (a proxy's HTML page,
+    an empty or truncated body) are polled through, backing off, until it passes. A failed job
+    raises `VideoFailedError` unless ``raise_on_failure`` is False.
+    """
+    started = clock()
+    tracker = PollTracker(policy=poll, started=started)
     spec = build_retrieve(video_id)
+    last: Video | None = None
+    unusable: APIConnectionError | None = None
+
+    def describe() -> str:
+        if last is None:
+            state = f"no answer about video {video_id} within {poll.deadline:g} s"
+        else:
+            state = (
+                f"video {video_id} is still {last.status.value} at {last.progress}% after "
+                f"{poll.deadline:g} s"
+            )
+        if unusable is not None:
+            state += f" (the last answer was unusable: {unusable})"
+        return (
+            f"{state}; the job keeps running on the server: wait for it again "
+            f"(client.wait({video_id!r}, timeout=…)) or resume it (sora_widgets.resume())"
+        )
+
+    deadline = Deadline(started + poll.deadline, clock, describe)
+    streak = 0
     while True:
-        response = yield from request_flow(spec, policy)
+        response = yield from request_flow(spec, policy, deadline)
         try:
-            video = parse_video(spec, response)
-        except APIConnectionError:
-            yield Sleep(poll.tail_interval)
+            video, hint = parse_video_with_hint(spec, response)
+        except APIConnectionError as exc:
+            unusable, streak = exc, streak + 1
+            backoff = poll.tail_interval * poll.stall_factor ** (streak - 1)
+            yield from deadline.sleep(min(backoff, poll.max_interval))
             continue
+        unusable, streak, last = None, 0, video
         now = clock()
-        tracker.observe(now, video.progress, response.headers.get("openai-poll-after-ms"))
+        tracker.observe(now, video.progress, hint)
         if on_update is not None:
             on_update(video)
         if video.status.is_terminal:
@@ -322,12 +416,8 @@ def wait_flow(
                 raise VideoFailedError(video, hint=failure_hint(video))
             return video
         if tracker.expired(now):
-            raise APITimeoutError(
-                f"video {video_id} is still {video.status.value} at {video.progress}% after "
-                f"{poll.deadline:.0f} s; it keeps running on the server: wait for it again "
-                "later (client.wait) or resume it (sora_widgets.resume())"
-            )
-        yield Sleep(tracker.next_delay(now))
+            raise deadline.error()
+        yield from deadline.sleep(tracker.next_delay(now))
 
 
 def failure_hint(video: Video) -> str | None:

@@ -51,6 +51,7 @@ __all__ = [
     "parse_json",
     "parse_list",
     "parse_video",
+    "parse_video_with_hint",
 ]
 
 Variant = Literal["video", "thumbnail", "spritesheet"]
@@ -343,10 +344,23 @@ def parse_json(spec: RequestSpec, response: httpx.Response) -> Mapping[str, Any]
 
 
 def parse_video(spec: RequestSpec, response: httpx.Response) -> Video:
+    """The Video of a successful response; a malformed body or no id is an `APIConnectionError`."""
     video = Video.from_dict(parse_json(spec, response))
     if not video.id:
         raise APIConnectionError(f"{spec.describe()} answered with a video that has no id")
     return video
+
+
+POLL_HINT_HEADER = "openai-poll-after-ms"
+"""The header in which a server suggests the delay before the next retrieve, in milliseconds."""
+
+
+def parse_video_with_hint(spec: RequestSpec, response: httpx.Response) -> tuple[Video, str | None]:
+    """`parse_video`, and the raw ``openai-poll-after-ms`` header (None if absent).
+
+    The hint stays raw text: `PollTracker.observe` parses it and ignores garbage.
+    """
+    return parse_video(spec, response), response.headers.get(POLL_HINT_HEADER)
 
 
 def parse_list(spec: RequestSpec, response: httpx.Response) -> VideoList:

@@ -6,7 +6,6 @@ after the body was sent, a chosen sequence of failures); the integration tests u
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -27,8 +26,8 @@ from sora_widgets.api import (
     SoraClient,
     ValidationError,
     VideoFailedError,
+    parse_retry_after,
 )
-from sora_widgets.api._retry import parse_retry_after
 
 from .._async import run as run_async
 
@@ -472,5 +471,53 @@ def test_async_client_shares_the_flows(tmp_path: Path) -> None:
 
 
 def test_poll_policy_is_configurable() -> None:
-    policy = PollPolicy(deadline=5)
-    assert json.dumps(policy.__dict__)
+    server, sleeps = Server(), []
+    server.on("GET /v1/videos/video_1", ok(video(status="in_progress", progress=5)))
+    policy = PollPolicy(deadline=5, max_interval=1.0)
+    client = make_client(server, sleeps, poll_policy=policy)
+    now = [0.0]
+    client.monotonic = lambda: now[0]
+
+    def advance(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    client._sleep = advance
+    with pytest.raises(APITimeoutError, match="after 5 s"):
+        client.wait("video_1")
+    assert now[0] == pytest.approx(5.0) and max(sleeps) <= 1.0  # its deadline and its pacing
+    now[0] = 0.0
+    with pytest.raises(APITimeoutError, match="after 2 s"):
+        client.wait("video_1", timeout=2)  # a call's timeout overrides the deadline only
+    assert now[0] == pytest.approx(2.0) and client.poll_policy is policy and policy.deadline == 5
+
+
+def test_retrieve_with_hint_gives_the_raw_poll_header() -> None:
+    server, sleeps = Server(), []
+    server.on(
+        "GET /v1/videos/video_1",
+        lambda r: httpx.Response(200, content=b"<html>", headers={"content-type": "text/html"}),
+        ok(video(status="in_progress", progress=30), {"openai-poll-after-ms": "2500"}),
+        ok(video(status="completed", progress=100)),
+    )
+    client = make_client(server, sleeps)
+    got, hint = client.retrieve_with_hint("video_1")
+    assert (got.id, got.progress, hint) == ("video_1", 30, "2500")
+    assert len(sleeps) == 1  # the malformed answer was retried like retrieve does
+    assert client.retrieve_with_hint("video_1")[1] is None
+
+
+def test_async_retrieve_with_hint() -> None:
+    server = Server()
+    server.on("GET /v1/videos/video_1", ok(video(status="queued"), {"openai-poll-after-ms": "x"}))
+
+    async def main() -> tuple[str, str | None]:
+        async with AsyncSoraClient(
+            api_key=KEY,
+            base_url=BASE,
+            http_client=httpx.AsyncClient(transport=httpx.MockTransport(server)),
+        ) as client:
+            got, hint = await client.retrieve_with_hint("video_1")
+            return got.status.value, hint
+
+    assert run_async(main()) == ("queued", "x")  # raw: garbage is the tracker's to ignore
