@@ -8,6 +8,7 @@ Never stores a key: the provider is its base URL with any credentials removed.
 
 from __future__ import annotations
 
+import atexit
 import os
 import sqlite3
 import sys
@@ -18,8 +19,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
+
+from .status import JobStatus
 
 __all__ = ["Ledger", "LedgerRow", "default_ledger_path", "provider_key"]
 
@@ -60,7 +63,7 @@ _MIGRATIONS: dict[int, str] = {
 }
 
 #: Statuses after which a job needs no more following.
-FINISHED = ("completed", "failed", "expired", "lost", "deleted")
+FINISHED = tuple(status.value for status in JobStatus if status.final)
 
 
 def default_ledger_path() -> Path:
@@ -129,9 +132,43 @@ _UPDATABLE = frozenset(_COLUMNS) - {"id", "provider", "created_at"}
 
 
 class Ledger:
-    """A handle on one ledger file; safe to share between threads and processes."""
+    """A handle on one ledger file; safe to share between threads and processes.
+
+    `Ledger.shared` gives the process's one connection to a file (closed at exit); a plain
+    ``Ledger(path)`` is a connection of the caller's own, to close.
+    """
+
+    _shared: ClassVar[dict[Path, Ledger]] = {}
+    _shared_lock = threading.Lock()
+    _closes_at_exit = False
+
+    @classmethod
+    def shared(cls, path: str | os.PathLike[str] | None = None) -> Ledger:
+        """The process's one connection to the ledger at ``path`` (default: `default_ledger_path`),
+        opened (and migrated) on first use and closed when the interpreter exits."""
+        key = (Path(path) if path is not None else default_ledger_path()).expanduser().absolute()
+        with cls._shared_lock:
+            ledger = cls._shared.get(key)
+            if ledger is None or ledger.closed:
+                if not cls._closes_at_exit:
+                    atexit.register(cls.close_shared)
+                    cls._closes_at_exit = True
+                ledger = cls(key)
+                cls._shared[key] = ledger
+            return ledger
+
+    @classmethod
+    def close_shared(cls) -> None:
+        """Close every shared connection (at exit, and in tests)."""
+        with cls._shared_lock:
+            ledgers = list(cls._shared.values())
+            cls._shared.clear()
+        for ledger in ledgers:
+            ledger.close()
 
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.closed = False
+        """True once `close` has run."""
         self.path = Path(path) if path is not None else default_ledger_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
@@ -148,8 +185,11 @@ class Ledger:
         return f"Ledger({str(self.path)!r})"
 
     def close(self) -> None:
+        """Close the connection (a second close does nothing)."""
         with self._lock:
-            self._conn.close()
+            if not self.closed:
+                self.closed = True
+                self._conn.close()
 
     # -- plumbing ------------------------------------------------------------------------------
 

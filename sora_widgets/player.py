@@ -21,7 +21,6 @@ Protocol (custom messages, JSON content plus binary buffers):
 from __future__ import annotations
 
 import html
-import io
 import math
 import os
 import urllib.parse
@@ -272,37 +271,8 @@ def _relative_url(path: Path) -> str:
 
 
 def _poster_data_url(path: Path) -> str:
-    """The thumbnail downscaled to at most 320 px wide, as a WebP (or JPEG) data URL of at most
-    30 KB; ``""`` if it cannot be read."""
-    import base64
+    """The thumbnail downscaled to at most `POSTER_MAX_WIDTH` px wide, as a JPEG data URL of at
+    most `POSTER_MAX_BYTES`; ``""`` if it cannot be read (the thumbnail still travels on request)."""
+    from .media import poster_data_url
 
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as opened:
-            image = opened.convert("RGB")
-    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError):
-        return ""  # the poster is optional: the thumbnail still travels on request
-    width = POSTER_MAX_WIDTH
-    while width >= 40:
-        if image.width > width:
-            scaled = image.resize(
-                (width, max(1, round(image.height * width / image.width))),
-                Image.Resampling.LANCZOS,
-            )
-        else:
-            scaled = image
-        for fmt, mime in (("WEBP", "image/webp"), ("JPEG", "image/jpeg")):
-            for quality in (75, 55, 35):
-                out = io.BytesIO()
-                try:
-                    scaled.save(out, format=fmt, quality=quality)
-                except (OSError, KeyError):  # this Pillow lacks the encoder
-                    break
-                encoded = base64.b64encode(out.getvalue()).decode("ascii")
-                url = f"data:{mime};base64,{encoded}"
-                if len(url) <= POSTER_MAX_BYTES:
-                    return url
-        width //= 2
-        image = scaled
-    return ""
+    return poster_data_url(path, POSTER_MAX_WIDTH, max_bytes=POSTER_MAX_BYTES) or ""

@@ -1,0 +1,76 @@
+"""Jobs: follow every generation to the end with few requests, and never lose one.
+
+`plan` checks a generation and `submit` sends it (`generate` does both); the `Runner` (one per
+process) creates each job, waits for a free slot under the provider's running-job limit, re-queues
+after a 429, polls with `PollTracker`, streams the video, thumbnail and spritesheet into the output
+folder, and keeps the ledger current. The actions (`download`, `delete`, `refresh`, `retry`,
+`remix`, `last_frame`, `resume`) are the one way the magic and the panel act on a job. Listeners
+registered with `Job.on_change` run on one listener thread and may call any of these.
+
+Modules: ``_job`` (the handle and its listener thread), ``_runner`` (the loop), ``_plan``
+(checks, dry runs, submitting), ``_files`` (saving a job's files), ``_actions`` (what a person does).
+"""
+
+from __future__ import annotations
+
+from ..status import JobStatus
+from ._actions import (
+    delete,
+    download,
+    find_job,
+    job_from_row,
+    last_frame,
+    refresh,
+    remix,
+    resume,
+    retry,
+)
+from ._files import VARIANT_FILES
+from ._job import GenerationRequest, Job, Listener, listeners_idle
+from ._plan import (
+    MAX_VARIANTS,
+    GenerationPlan,
+    check_budget,
+    generate,
+    generate_many,
+    ledger_for,
+    parse_extra,
+    parse_extra_value,
+    plan,
+    plan_remix,
+    spent,
+    submit,
+)
+from ._runner import Clock, Runner
+
+__all__ = [
+    "MAX_VARIANTS",
+    "VARIANT_FILES",
+    "Clock",
+    "GenerationPlan",
+    "GenerationRequest",
+    "Job",
+    "JobStatus",
+    "Listener",
+    "Runner",
+    "check_budget",
+    "delete",
+    "download",
+    "find_job",
+    "generate",
+    "generate_many",
+    "job_from_row",
+    "last_frame",
+    "ledger_for",
+    "listeners_idle",
+    "parse_extra",
+    "parse_extra_value",
+    "plan",
+    "plan_remix",
+    "refresh",
+    "remix",
+    "resume",
+    "retry",
+    "spent",
+    "submit",
+]

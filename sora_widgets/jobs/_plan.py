@@ -1,0 +1,322 @@
+"""Planning and submitting generations: every local check first, then (only then) the creates.
+
+`plan()` checks everything that can be checked without sending (the prompt, model, size, length
+and extra fields against the profile; the count; the reference, prepared and fitted; ``max_spend``
+for the whole count) and returns a `GenerationPlan`. A dry run shows a plan; `submit` is the one
+call that sends creates. `generate` is the two in one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ..api import ValidationError
+from ..api._references import PreparedReference  # TODO: public once api exports it
+from ..config import Settings, resolve_settings
+from ..ledger import Ledger, LedgerRow
+from ._job import GenerationRequest, Job, Listener
+from ._runner import Runner
+
+__all__ = [
+    "MAX_VARIANTS",
+    "GenerationPlan",
+    "check_budget",
+    "generate",
+    "generate_many",
+    "ledger_for",
+    "parse_extra",
+    "parse_extra_value",
+    "plan",
+    "plan_remix",
+    "spent",
+    "submit",
+]
+
+MAX_VARIANTS = 10
+"""The most videos one submission makes from one prompt (the magic's ``-n``, the panel's
+Variants)."""
+
+
+def ledger_for(settings: Settings) -> Ledger:
+    """The process's one connection to the ledger file of ``settings`` (closed at exit; do not
+    close it yourself)."""
+    return Ledger.shared(settings.ledger_path)
+
+
+@dataclass(frozen=True)
+class GenerationPlan:
+    """What a submission would send: ``count`` creates (or one remix) of ``request``."""
+
+    request: GenerationRequest
+    settings: Settings
+    count: int
+    model: str
+    size: str
+    seconds: str
+    unit_cost: float | None
+    """Estimated dollars per video (None: the profile knows no price)."""
+
+    @property
+    def total_cost(self) -> float | None:
+        """Estimated dollars for the whole plan (None: price unknown)."""
+        return None if self.unit_cost is None else self.unit_cost * self.count
+
+    @property
+    def simulated(self) -> bool:
+        """True on the emulator: costs are simulated, nothing is billed."""
+        return self.settings.profile.billing == "simulated"
+
+    @property
+    def reference(self) -> Any:
+        """The prepared reference (a `Reference`, a URL…) or None."""
+        return self.request.input_reference
+
+    @property
+    def endpoint(self) -> str:
+        """``POST /videos`` or ``POST /videos/{id}/remix``."""
+        if self.request.remix_of:
+            return f"POST /videos/{self.request.remix_of}/remix"
+        return "POST /videos"
+
+    def fields(self) -> dict[str, str]:
+        """The fields that would be sent, as text (the reference summarised, never its bytes)."""
+        request = self.request
+        if request.remix_of:
+            return {"prompt": request.prompt}
+        fields = {
+            "prompt": request.prompt,
+            "model": self.model,
+            "size": self.size,
+            "seconds": self.seconds,
+        }
+        for key, value in request.extra.items():
+            fields[key] = repr(value)
+        ref = request.input_reference
+        if ref is not None:
+            if isinstance(ref, PreparedReference):
+                dims = getattr(ref, "size", None)
+                shape = f", {dims[0]}x{dims[1]}" if dims else ""
+                fields["input_reference"] = (
+                    f"{ref.filename} ({ref.mime_type}, {len(ref.data):,} bytes{shape})"
+                )
+            else:
+                fields["input_reference"] = str(ref)[:200]
+        return fields
+
+
+def parse_extra_value(text: str) -> Any:
+    """An extra field's value from text: ``true``/``false`` as booleans, whole numbers as ints,
+    anything else as the stripped text."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if re.fullmatch(r"-?\d+", lowered):
+        return int(lowered)
+    return text.strip()
+
+
+def parse_extra(pairs: Iterable[str]) -> dict[str, Any]:
+    """Extra fields from ``KEY=VALUE`` texts; raises `ValidationError` naming a malformed pair."""
+    extra: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValidationError(
+                f"extra field {pair!r} must look like KEY=VALUE, e.g. watermark=false",
+                param="extra",
+            )
+        extra[key.strip()] = parse_extra_value(value)
+    return extra
+
+
+def _prepare_reference(reference: Any, size: str, fit: str) -> Any:
+    if reference is None or isinstance(reference, PreparedReference):
+        return reference
+    if isinstance(reference, (dict, tuple)) or (
+        isinstance(reference, str) and reference.startswith(("data:",))
+    ):
+        return reference
+    from ..reference import prepare_reference
+
+    return prepare_reference(reference, size, fit=fit)  # type: ignore[arg-type]
+
+
+def spent(settings: Settings) -> float:
+    """Estimated dollars spent on this provider: the ledger's total plus creates in flight."""
+    total = ledger_for(settings).total_spent(provider=settings.base_url)
+    in_flight = sum(
+        job.cost or 0.0
+        for job in Runner.get().active
+        if job.id is None and job.settings.provider == settings.provider
+    )
+    return total + in_flight
+
+
+def check_budget(settings: Settings, cost: float | None, count: int = 1) -> None:
+    """Raise `ValidationError` if ``count`` jobs of ``cost`` dollars would pass ``max_spend``."""
+    if settings.max_spend is None or cost is None:
+        return
+    already = spent(settings)
+    if already + cost * count > settings.max_spend + 1e-9:
+        what = "this job costs" if count == 1 else f"these {count} jobs cost"
+        raise ValidationError(
+            f"{what} about ${cost * count:.2f}; with ${already:.2f} already spent on "
+            f"this provider that passes max_spend ${settings.max_spend:.2f} (raise max_spend, or "
+            "choose a shorter or smaller video)",
+            param="max_spend",
+        )
+
+
+def _check_count(count: int) -> None:
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_VARIANTS:
+        raise ValidationError(
+            f"variants {count!r} must be a whole number from 1 to {MAX_VARIANTS} (each variant is "
+            "a separate, billed video)",
+            param="variants",
+        )
+
+
+def plan(
+    prompt: str,
+    *,
+    model: str | None = None,
+    size: str | None = None,
+    seconds: str | int | None = None,
+    reference: Any = None,
+    fit: str = "cover",
+    extra: dict[str, Any] | None = None,
+    count: int = 1,
+    validate: bool = True,
+    settings: Settings | None = None,
+    **setting_overrides: Any,
+) -> GenerationPlan:
+    """Check a generation of ``count`` videos and prepare it; sends nothing.
+
+    ``reference`` is any picture `prepare_reference` takes (fitted to ``size`` with ``fit``), a
+    prepared `Reference`, or a URL. Raises `ValidationError` naming the value and the fix for
+    anything the provider would refuse, and when the whole count would pass ``max_spend``.
+    """
+    settings = settings or resolve_settings(**setting_overrides)
+    profile = settings.profile
+    _check_count(count)
+    size = size or profile.default_size
+    seconds_text = None if seconds is None else str(seconds)
+    if validate:
+        profile.check(prompt=prompt, model=model, size=size, seconds=seconds_text, extra=extra)
+    request = GenerationRequest(
+        prompt=prompt,
+        model=model,
+        size=size,
+        seconds=seconds_text,
+        input_reference=_prepare_reference(reference, size, fit),
+        extra=dict(extra or {}),
+        validate=validate,
+    )
+    return _planned(request, settings, count)
+
+
+def plan_remix(
+    source: Job | LedgerRow, prompt: str, *, settings: Settings | None = None
+) -> GenerationPlan:
+    """Check a remix of ``source`` (a job, or its ledger row) with a new prompt; sends nothing.
+
+    The remix keeps the source's model, size and length, as the API does.
+    """
+    if source.id is None or source.id.startswith("pending:"):
+        raise ValidationError(
+            "this job has no video id yet, so it cannot be remixed; wait until it is submitted"
+        )
+    settings = settings or (source.settings if isinstance(source, Job) else resolve_settings())
+    settings.profile.check(prompt=prompt)
+    request = GenerationRequest(
+        prompt=prompt,
+        model=source.model,
+        size=source.size,
+        seconds=source.seconds,
+        remix_of=source.id,
+    )
+    return _planned(request, settings, 1)
+
+
+def _planned(request: GenerationRequest, settings: Settings, count: int) -> GenerationPlan:
+    profile = settings.profile
+    model = request.model or profile.default_model
+    size = request.size or profile.default_size
+    seconds = str(request.seconds or profile.default_seconds)
+    unit = profile.estimate_cost(model, size, seconds)
+    check_budget(settings, unit, count)
+    return GenerationPlan(request, settings, count, model, size, seconds, unit)
+
+
+def submit(plan: GenerationPlan, *, on_change: Listener | None = None) -> list[Job]:
+    """Send the plan's creates (one job each) and return their handles at once.
+
+    ``max_spend`` is checked once more, against what was spent since the plan was made."""
+    check_budget(plan.settings, plan.unit_cost, plan.count)
+    runner = Runner.get()
+    jobs: list[Job] = []
+    for _ in range(plan.count):
+        job = Job(plan.request, plan.settings)
+        if on_change is not None:
+            job.on_change(on_change)
+        jobs.append(runner.submit(job))
+    return jobs
+
+
+def generate(
+    prompt: str,
+    *,
+    model: str | None = None,
+    size: str | None = None,
+    seconds: str | int | None = None,
+    reference: Any = None,
+    fit: str = "cover",
+    extra: dict[str, Any] | None = None,
+    remix_of: str | None = None,
+    validate: bool = True,
+    wait: bool = False,
+    timeout: float | None = None,
+    settings: Settings | None = None,
+    on_change: Listener | None = None,
+    **setting_overrides: Any,
+) -> Job:
+    """Submit one generation and return its `Job` at once (or when finished, with ``wait=True``).
+
+    ``reference`` is any picture `prepare_reference` takes (fitted to ``size`` with ``fit``) or a
+    URL. Settings come from ``settings`` or are resolved from ``setting_overrides`` (``base_url``,
+    ``api_key``, ``profile``, ``output_dir``, ``max_spend``, ``max_running``, ``ledger_path``).
+    ``remix_of`` remixes that video instead. ``validate=False`` skips the profile's checks.
+    Raises `ValidationError` before sending anything the provider would refuse or that would pass
+    ``max_spend``. Safe to call from a job listener.
+    """
+    settings = settings or resolve_settings(**setting_overrides)
+    if remix_of is not None:
+        seconds_text = None if seconds is None else str(seconds)
+        request = GenerationRequest(prompt, model, size, seconds_text, remix_of=remix_of)
+        the_plan = _planned(request, settings, 1)
+    else:
+        the_plan = plan(
+            prompt,
+            model=model,
+            size=size,
+            seconds=seconds,
+            reference=reference,
+            fit=fit,
+            extra=extra,
+            validate=validate,
+            settings=settings,
+        )
+    job = submit(the_plan, on_change=on_change)[0]
+    if wait:
+        job.wait(timeout)
+    return job
+
+
+def generate_many(
+    prompt: str, *, count: int, on_change: Listener | None = None, **options: Any
+) -> list[Job]:
+    """Submit ``count`` variants of one prompt after checking them all (``options`` as `plan`)."""
+    return submit(plan(prompt, count=count, **options), on_change=on_change)
