@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .api import Profile, ValidationError, get_profile
-from .api._endpoints import first_env as _env
+from .api import first_env as _env
 from .ledger import default_ledger_path, provider_key
 
 __all__ = ["Settings", "embedded_emulator_url", "resolve_settings", "stop_embedded_emulator"]

@@ -32,8 +32,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal, TypeAlias
 
 from PIL import Image, ImageColor, ImageDraw, ImageFilter, ImageFont
 
-from .api._errors import ReferenceImageError, ValidationError
-from .api._profiles import parse_size
+from .api import ReferenceImageError, ValidationError, parse_size
 
 if TYPE_CHECKING:
     from PIL import ImageCms

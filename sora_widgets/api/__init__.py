@@ -32,9 +32,16 @@ from ._profiles import (
     ModelSpec,
     Profile,
     get_profile,
+    orientation,
     parse_size,
 )
-from ._references import FileReference, UrlReference, image_dimensions, normalize_reference
+from ._references import (
+    FileReference,
+    PreparedReference,
+    UrlReference,
+    image_dimensions,
+    normalize_reference,
+)
 from ._retry import RetryPolicy, parse_retry_after
 
 __all__ = [
@@ -56,6 +63,7 @@ __all__ = [
     "PermissionDeniedError",
     "PollPolicy",
     "PollTracker",
+    "PreparedReference",
     "Profile",
     "RateLimitError",
     "ReferenceImageError",
@@ -76,6 +84,7 @@ __all__ = [
     "get_profile",
     "image_dimensions",
     "normalize_reference",
+    "orientation",
     "parse_retry_after",
     "parse_size",
     "safe_filename",

@@ -13,8 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ..api import ValidationError
-from ..api._references import PreparedReference  # TODO: public once api exports it
+from ..api import PreparedReference, ValidationError
 from ..config import Settings, resolve_settings
 from ..ledger import Ledger, LedgerRow
 from ._job import GenerationRequest, Job, Listener

@@ -35,8 +35,8 @@ from ..api import (
     Video,
     VideoFailedError,
     VideoStatus,
+    failure_hint,
 )
-from ..api._flows import failure_hint  # TODO: public name once api exports it
 from ..config import Settings
 from ..ledger import Ledger
 from ..status import JobStatus
