@@ -222,7 +222,11 @@ class SoraClient(ClientCore):
     def list_page(
         self, *, limit: int | None = None, after: str | None = None, order: str | None = None
     ) -> VideoList:
-        """One page of the list."""
+        """One page of the list, newest first unless ``order="asc"``.
+
+        ``limit`` is 0–100 and ``order`` asc or desc (`ValidationError`, nothing sent); ``after``
+        is the ``last_id`` of the page before. Not every gateway routes list (LiteLLM answers 400).
+        """
         return self._run(self._list_page_flow(limit=limit, after=after, order=order))
 
     def delete(self, video_id: str) -> DeletedVideo:
@@ -230,13 +234,16 @@ class SoraClient(ClientCore):
         return self._run(self._delete_flow(video_id))
 
     def remix(self, video_id: str, *, prompt: str) -> Video:
-        """A new job that changes a completed video as ``prompt`` says."""
+        """A new job that changes a completed video as ``prompt`` says; never resent blindly."""
         return self._run(self._remix_flow(video_id, prompt))
 
     def edit(
         self, *, prompt: str, video: Any, extra_body: Mapping[str, Any] | None = None
     ) -> Video:
-        """Edit a video (``video``: an id, a Video or ``{"id": …}``)."""
+        """A new job that edits a video (``video``: an id, a Video or ``{"id": …}``).
+
+        Like `create`, it is never resent blindly after an ambiguous failure.
+        """
         return self._run(self._edit_flow(prompt, video, extra_body))
 
     def extend(
@@ -247,7 +254,10 @@ class SoraClient(ClientCore):
         video: Any,
         extra_body: Mapping[str, Any] | None = None,
     ) -> Video:
-        """Extend a video; the result's ``seconds`` is the stitched total."""
+        """A new job that continues a video by ``seconds``; the result's ``seconds`` is the total.
+
+        Like `create`, it is never resent blindly after an ambiguous failure.
+        """
         return self._run(self._extend_flow(prompt, seconds, video, extra_body))
 
     def create_character(self, *, name: str, video: Any) -> Character:
@@ -255,6 +265,7 @@ class SoraClient(ClientCore):
         return self._run(self._character_flow(name, video))
 
     def retrieve_character(self, character_id: str) -> Character:
+        """A character made by `create_character` (`NotFoundError` if the server has none)."""
         return self._run(self._get_character_flow(character_id))
 
     def wait(
@@ -265,10 +276,13 @@ class SoraClient(ClientCore):
         on_update: Callable[[Video], None] | None = None,
         raise_on_failure: bool = True,
     ) -> Video:
-        """Poll until the job is completed or failed (`VideoFailedError` unless told otherwise).
+        """Poll until the job is completed or failed, and return its last state.
 
-        ``timeout`` (seconds, default the poll policy's deadline) raises `APITimeoutError`; the
-        job keeps running on the server and can be waited for again.
+        ``timeout`` (seconds, default the poll policy's ``deadline``) holds whatever the server
+        answers: retry sleeps are clipped to it, each request's timeouts are capped to the time
+        left, and answers that are not a video are polled through. Then `APITimeoutError`: the job
+        keeps running on the server and can be waited for again. A failed job raises
+        `VideoFailedError` unless ``raise_on_failure`` is False; ``on_update`` gets every state seen.
         """
         return self._run(
             self._wait_flow(
@@ -316,6 +330,7 @@ class VideoPager:
         self._order = order
 
     def iter_pages(self) -> Iterator[VideoList]:
+        """The pages themselves, each fetched when the one before is used up."""
         after = self._after
         while True:
             page = self._client.list_page(limit=self._limit, after=after, order=self._order)
@@ -359,6 +374,7 @@ class AsyncSoraClient(ClientCore):
         self._sleep = sleep
 
     async def close(self) -> None:
+        """Close the connection pool (only if this client made it)."""
         if self._owns_http:
             await self._http.aclose()
 
@@ -457,17 +473,21 @@ class AsyncSoraClient(ClientCore):
     async def list_page(
         self, *, limit: int | None = None, after: str | None = None, order: str | None = None
     ) -> VideoList:
+        """One page of the list; see `SoraClient.list_page`."""
         return await self._run(self._list_page_flow(limit=limit, after=after, order=order))
 
     async def delete(self, video_id: str) -> DeletedVideo:
+        """Delete a completed or failed video; see `SoraClient.delete`."""
         return await self._run(self._delete_flow(video_id))
 
     async def remix(self, video_id: str, *, prompt: str) -> Video:
+        """A new job that changes a completed video; see `SoraClient.remix`."""
         return await self._run(self._remix_flow(video_id, prompt))
 
     async def edit(
         self, *, prompt: str, video: Any, extra_body: Mapping[str, Any] | None = None
     ) -> Video:
+        """Edit a video; see `SoraClient.edit`."""
         return await self._run(self._edit_flow(prompt, video, extra_body))
 
     async def extend(
@@ -478,12 +498,15 @@ class AsyncSoraClient(ClientCore):
         video: Any,
         extra_body: Mapping[str, Any] | None = None,
     ) -> Video:
+        """Extend a video; see `SoraClient.extend`."""
         return await self._run(self._extend_flow(prompt, seconds, video, extra_body))
 
     async def create_character(self, *, name: str, video: Any) -> Character:
+        """Make a character from a video file; see `SoraClient.create_character`."""
         return await self._run(self._character_flow(name, video))
 
     async def retrieve_character(self, character_id: str) -> Character:
+        """A character by id; see `SoraClient.retrieve_character`."""
         return await self._run(self._get_character_flow(character_id))
 
     async def wait(
@@ -494,6 +517,11 @@ class AsyncSoraClient(ClientCore):
         on_update: Callable[[Video], None] | None = None,
         raise_on_failure: bool = True,
     ) -> Video:
+        """Poll until the job is completed or failed; see `SoraClient.wait`.
+
+        Sleeps with the client's ``sleep`` (``asyncio.sleep``), so the loop stays free; cancelling
+        the task stops the waiting, not the job.
+        """
         return await self._run(
             self._wait_flow(
                 video_id, timeout=timeout, on_update=on_update, raise_on_failure=raise_on_failure
@@ -518,6 +546,7 @@ class AsyncSoraClient(ClientCore):
         return part.commit()
 
     async def download_bytes(self, video_id: str, *, variant: str = "video") -> bytes:
+        """The content in memory; see `SoraClient.download_bytes`."""
         buffer = io.BytesIO()
         await self._run(download_flow(build_content(video_id, variant), buffer, self.retry_policy))
         return buffer.getvalue()
@@ -535,6 +564,7 @@ class AsyncVideoPager:
         self._order = order
 
     async def iter_pages(self) -> AsyncIterator[VideoList]:
+        """The pages themselves (``async for``), each fetched when the one before is used up."""
         after = self._after
         while True:
             page = await self._client.list_page(limit=self._limit, after=after, order=self._order)

@@ -38,6 +38,7 @@ class VideoStatus(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: object) -> VideoStatus:
+        """The status named by ``value``; anything unknown is ``UNKNOWN``, never an error."""
         try:
             return cls(str(value))
         except ValueError:
@@ -73,6 +74,7 @@ class VideoError:
 
     @classmethod
     def from_dict(cls, data: object) -> VideoError | None:
+        """Parse the ``error`` field: None stays None, a bare string becomes code ``unknown``."""
         if not isinstance(data, Mapping):
             return None if data is None else cls(code="unknown", message=str(data))
         return cls(code=str(data.get("code") or "unknown"), message=str(data.get("message") or ""))
@@ -169,6 +171,7 @@ class Video:
 
     @property
     def is_terminal(self) -> bool:
+        """True once the job can change no more (completed or failed)."""
         return self.status.is_terminal
 
     @property
@@ -199,6 +202,7 @@ class DeletedVideo:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DeletedVideo:
+        """Parse a delete's answer; a missing ``deleted`` counts as True."""
         return cls(
             id=str(data.get("id") or ""),
             deleted=bool(data.get("deleted", True)),
@@ -217,6 +221,7 @@ class VideoList:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VideoList:
+        """Parse a page; items that are not objects are skipped, missing ids come from the data."""
         items = data.get("data") or []
         videos = tuple(Video.from_dict(v) for v in items if isinstance(v, Mapping))
         last_id = _opt_str(data.get("last_id")) or (videos[-1].id if videos else None)
@@ -240,6 +245,7 @@ class Character:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Character:
+        """Parse a character, keeping unknown fields in ``extra``."""
         known = {"id", "name", "created_at"}
         return cls(
             id=_opt_str(data.get("id")),

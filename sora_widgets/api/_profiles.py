@@ -119,6 +119,7 @@ class Profile:
 
     @property
     def model_names(self) -> tuple[str, ...]:
+        """The names of the models this profile knows, without their aliases."""
         return tuple(spec.name for spec in self.models)
 
     def with_(self, **changes: Any) -> Profile:

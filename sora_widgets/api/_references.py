@@ -47,13 +47,19 @@ class PreparedReference(Protocol):
     """What the client needs of a prepared reference image."""
 
     @property
-    def data(self) -> bytes: ...
+    def data(self) -> bytes:
+        """The encoded image file."""
+        ...
 
     @property
-    def mime_type(self) -> str: ...
+    def mime_type(self) -> str:
+        """``image/jpeg``, ``image/png`` or ``image/webp``."""
+        ...
 
     @property
-    def filename(self) -> str: ...
+    def filename(self) -> str:
+        """The name sent with the upload (its extension matches ``mime_type``)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,7 @@ class FileReference:
     mime_type: str
 
     def to_data_url(self) -> str:
+        """The image as a ``data:`` URL, for providers that take ``image_url`` in JSON."""
         return f"data:{self.mime_type};base64," + base64.b64encode(self.data).decode("ascii")
 
     def __repr__(self) -> str:

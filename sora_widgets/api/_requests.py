@@ -72,6 +72,7 @@ class RequestSpec:
     headers: Mapping[str, str] = field(default_factory=dict)
 
     def with_headers(self, **headers: str) -> RequestSpec:
+        """A copy with these headers added (replacing any of the same name)."""
         return replace(self, headers={**self.headers, **headers})
 
     def encode(self) -> tuple[bytes | None, dict[str, str]]:
@@ -87,6 +88,7 @@ class RequestSpec:
         return None, headers
 
     def describe(self) -> str:
+        """``METHOD /path`` for error messages (no query, no body, nothing secret)."""
         return f"{self.method} /{self.path}"
 
 
@@ -223,16 +225,19 @@ def build_create(
 
 
 def build_retrieve(video_id: str) -> RequestSpec:
+    """``GET /videos/{id}``; the id is quoted, so a hostile id cannot change the path."""
     return RequestSpec("GET", _video_path(video_id))
 
 
 def build_delete(video_id: str) -> RequestSpec:
+    """``DELETE /videos/{id}``."""
     return RequestSpec("DELETE", _video_path(video_id))
 
 
 def build_list(
     *, limit: int | None = None, after: str | None = None, order: str | None = None
 ) -> RequestSpec:
+    """``GET /videos``; `ValidationError` for a limit outside 0–100 or an order not asc/desc."""
     params: dict[str, str] = {}
     if limit is not None:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= 100:
@@ -250,6 +255,7 @@ def build_list(
 
 
 def build_content(video_id: str, variant: str = "video") -> RequestSpec:
+    """``GET /videos/{id}/content`` of a variant (video, thumbnail, spritesheet; else `ValidationError`)."""
     if variant not in VARIANTS:
         raise ValidationError(
             f"variant {variant!r} is unknown (choose 'video', 'thumbnail' or 'spritesheet')",
@@ -265,6 +271,7 @@ def build_content(video_id: str, variant: str = "video") -> RequestSpec:
 
 
 def build_remix(video_id: str, *, prompt: str) -> RequestSpec:
+    """``POST /videos/{id}/remix``; the prompt is checked first (`ValidationError`)."""
     check_prompt(prompt)
     return RequestSpec("POST", _video_path(video_id, "/remix"), json={"prompt": prompt})
 
@@ -284,6 +291,7 @@ def _video_ref(video: Any) -> dict[str, Any]:
 def build_edit(
     *, prompt: str, video: Any, extra_body: Mapping[str, Any] | None = None
 ) -> RequestSpec:
+    """``POST /videos/edits`` (``video``: an id, a Video or ``{"id": …}``, else `ValidationError`)."""
     check_prompt(prompt)
     body = {"prompt": prompt, "video": _video_ref(video), **(extra_body or {})}
     return RequestSpec("POST", "videos/edits", json=body)
@@ -292,6 +300,7 @@ def build_edit(
 def build_extend(
     *, prompt: str, seconds: str | int, video: Any, extra_body: Mapping[str, Any] | None = None
 ) -> RequestSpec:
+    """``POST /videos/extensions``: ``seconds`` to add, a whole number (else `ValidationError`)."""
     check_prompt(prompt)
     if isinstance(seconds, bool) or not str(seconds).strip().isdigit():
         raise ValidationError(
@@ -303,12 +312,14 @@ def build_extend(
 
 
 def build_make_character(*, name: str, video: FileReference) -> RequestSpec:
+    """``POST /videos/characters`` as multipart; the name must be 1–80 characters."""
     if not isinstance(name, str) or not 1 <= len(name) <= 80:
         raise ValidationError(f"character name {name!r} must be 1 to 80 characters", param="name")
     return RequestSpec("POST", "videos/characters", multipart=[("name", name), ("video", video)])
 
 
 def build_get_character(character_id: str) -> RequestSpec:
+    """``GET /videos/characters/{id}``; an empty id is a `ValidationError`."""
     if not character_id:
         raise ValidationError("character_id is empty", param="character_id")
     return RequestSpec("GET", "videos/characters/" + quote(character_id, safe=""))
@@ -364,14 +375,17 @@ def parse_video_with_hint(spec: RequestSpec, response: httpx.Response) -> tuple[
 
 
 def parse_list(spec: RequestSpec, response: httpx.Response) -> VideoList:
+    """The page of a successful list; a malformed body is an `APIConnectionError`."""
     return VideoList.from_dict(parse_json(spec, response))
 
 
 def parse_deleted(spec: RequestSpec, response: httpx.Response) -> DeletedVideo:
+    """The answer of a successful delete; a malformed body is an `APIConnectionError`."""
     return DeletedVideo.from_dict(parse_json(spec, response))
 
 
 def parse_character(spec: RequestSpec, response: httpx.Response) -> Character:
+    """The character of a successful answer; a malformed body is an `APIConnectionError`."""
     return Character.from_dict(parse_json(spec, response))
 
 
