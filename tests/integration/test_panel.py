@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from ipywidgets import Widget
+from ipywidgets import HBox, Widget
 from ipywidgets.embed import embed_data
 from PIL import Image
 
 from sora_widgets.config import Settings, resolve_settings
 from sora_widgets.emulator import EmulatorHandle
+from sora_widgets import jobs
 from sora_widgets.jobs import generate
 from sora_widgets.ledger import Ledger
 from sora_widgets.panel import SoraPanel
@@ -162,7 +165,7 @@ def test_sizes_and_seconds_follow_the_model_and_profile(tmp_path: Path) -> None:
     watermark = relay.extras["watermark"]
     assert watermark.description == "Watermark"
     watermark.value = False
-    assert relay._extra() == {"watermark": False}
+    assert relay.form.extra() == {"watermark": False}
     assert not relay.submit_button.disabled or "prompt" in relay.reason.value
 
 
@@ -369,3 +372,95 @@ def test_saved_state_holds_no_key_and_no_video_bytes(
     saved = json.dumps(embed_state(panel.root))
     assert KEY not in saved
     assert "AAAAGGZ0eXBpc29t" not in saved and "ftypisom" not in saved
+
+
+# -- a widget among widgets ------------------------------------------------------------------------
+
+
+def requests_during(emulator: EmulatorHandle, action: Callable[[], Any]) -> list[str]:
+    """The requests that reached the emulator while ``action`` ran (a probe sent afterwards marks
+    the end: once its line is logged, every earlier request is logged too)."""
+    log = emulator.state.access_log
+    before = len(log)
+    action()
+    probe = f"probe_{uuid.uuid4().hex}"
+    httpx.get(f"{emulator.base_url}/videos/{probe}", headers={"Authorization": "Bearer x"})
+    wait_for(lambda: any(probe in line for line in list(log)))
+    assert len(log) < (log.maxlen or 0), "the access log is full; counting would be wrong"
+    return [line for line in list(log)[before:] if probe not in line]
+
+
+def test_the_panel_nests_in_a_layout(tmp_path: Path) -> None:
+    panel = panel_for(tmp_path, settings=offline_settings(tmp_path), prompt="a kite")
+    box = HBox([panel])
+    assert box.children == (panel,)
+    bundle = box._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == box.model_id
+    state = embed_state(box)["state"]
+    assert panel.model_id in state and panel.prompt.model_id in state
+    assert list(state[panel.model_id]["state"]["_dom_classes"]) == ["sora-panel"]
+    assert panel.prompt in list(widgets_of(box))
+
+
+def test_dry_run_shows_the_plan_and_sends_nothing(env: Path, emulator: EmulatorHandle) -> None:
+    panel = panel_for(env, prompt="a lighthouse in fog", size="1280x720", variants=2)
+    panel.set_reference(Image.new("RGB", (640, 480), "navy"), name="fog.png").result(30)
+    panel.dry_run.value = True
+    cards: list[Any] = []
+    sent = requests_during(emulator, lambda: cards.extend(panel.submit()))
+    assert sent == [] and cards == [] and panel.cards == []
+    plan = panel.submit_bar.plan_view.value
+    assert "POST /videos" in plan and "nothing was sent" in plan
+    assert "2 jobs, estimated $0.80." in plan
+    assert "input_reference" in plan and "1280x720" in plan and "a lighthouse in fog" in plan
+    assert "dry run: nothing was sent" in panel.message.value
+    assert not panel.submit_button.disabled
+
+    panel.dry_run.value = False  # the same request, sent
+    assert panel.submit_bar.plan_view.value == ""
+    cards = panel.submit()
+    assert len(cards) == 2 and "submitted 2 jobs, estimated $0.80" in panel.message.value
+    for card in cards:
+        card.job.wait(60)
+
+
+def test_a_delete_done_elsewhere_shows_on_the_card(env: Path) -> None:
+    panel = panel_for(env, prompt="a heron in reeds", size="1280x720")
+    (card,) = panel.submit()
+    card.job.wait(60)
+    wait_for(lambda: card.player is not None and not card.delete_button.disabled)
+    panel.refresh_history().result(10)
+    assert card.job.id in {item.row.id for item in panel.history.items}
+
+    assert card.job.id is not None
+    same = jobs.find_job(card.job.id, panel.settings)  # what %sora delete does
+    assert same is card.job
+    jobs.delete(same).result(30)
+    wait_for(lambda: "deleted on the provider" in card.status.value)
+    assert card.deleted and card.delete_button.disabled and card.remix_button.disabled
+    wait_for(lambda: card.job.id not in {item.row.id for item in panel.history.items})
+
+
+def test_close_closes_every_widget_and_stops_listening(
+    env: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    panel = panel_for(env, prompt="a slow tide", size="1280x720")
+    panel.set_reference(Image.new("RGB", (300, 200), "teal"), name="teal").result(30)
+    (card,) = panel.submit()
+    assert not card.job.done
+    widgets = [panel, *widgets_of(panel)]
+    assert card in widgets and panel.form.prompt in widgets and panel.history in widgets
+    status_at_close = card.status.value
+
+    caplog.set_level(logging.WARNING)
+    panel.close()
+    assert all(widget.comm is None for widget in widgets)
+    assert panel.cards == [] and panel.history.items == []
+    assert card.closed
+
+    card.job.wait(60)  # the job goes on, and finishes after the panel closed
+    assert card.job.status == "completed"
+    assert jobs.listeners_idle(30)
+    assert card.status.value == status_at_close and card.player is None
+    failed = [r.getMessage() for r in caplog.records if "listener" in r.getMessage()]
+    assert failed == []
