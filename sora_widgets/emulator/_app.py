@@ -117,7 +117,12 @@ def error_response(error: ServiceError) -> JSONResponse:
 
 
 class _Frame:
-    """Outer ASGI layer: request id, access log, the body-size limit, connection drops."""
+    """Outer ASGI layer: request id, access log, the body-size limit, connection drops.
+
+    The access-log line is written just before the last piece of the answer is sent, so anyone who
+    has received an answer finds its line in ``EmulatorState.access_log``. An answer cut short (a
+    drop or reset fault, a crash) is logged when the cut happens.
+    """
 
     def __init__(self, app: ASGIApp, state: EmulatorState) -> None:
         self.app = app
@@ -130,8 +135,20 @@ class _Frame:
         started = time.perf_counter()
         request_id = _request_id()
         status = 0
+        logged = False
         limit = self.state.settings.max_body_bytes
         received = 0
+
+        def log(note: str = "") -> None:
+            nonlocal logged
+            if logged or not self.state.settings.access_log:
+                return
+            logged = True
+            millis = (time.perf_counter() - started) * 1000
+            client = scope.get("client") or ("-", 0)
+            line = f'{client[0]} "{scope["method"]} {scope["path"]}" {status} {millis:.1f}ms{note}'
+            self.state.access_log.append(line)
+            access_logger.info(line)
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -142,6 +159,8 @@ class _Frame:
                 elapsed = int((time.perf_counter() - started) * 1000)
                 headers.append((b"openai-processing-ms", str(elapsed).encode()))
                 message = {**message, "headers": headers}
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                log()  # before the client can have the whole answer
             await send(message)
 
         async def counting_receive() -> Message:
@@ -164,15 +183,7 @@ class _Frame:
             note = " (connection dropped)"
             raise
         finally:
-            if self.state.settings.access_log:
-                millis = (time.perf_counter() - started) * 1000
-                client = scope.get("client") or ("-", 0)
-                line = (
-                    f'{client[0]} "{scope["method"]} {scope["path"]}" {status} '
-                    f"{millis:.1f}ms{note}"
-                )
-                self.state.access_log.append(line)
-                access_logger.info(line)
+            log(note)
 
 
 class _DroppingResponse(Response):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
+import logging
 import time
 from typing import Any
 
 import httpx
+import pytest
 
 from sora_widgets.emulator import EmulatorHandle
 
@@ -257,16 +258,33 @@ def test_moderation_blocks_configured_words(emulator_factory: Any) -> None:
         assert http.delete(f"/videos/{video['id']}").status_code == 200
 
 
-def test_unknown_route_and_access_log(emulator: EmulatorHandle) -> None:
+def test_unknown_route_and_access_log(
+    emulator: EmulatorHandle, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = AUTH["Authorization"].removeprefix("Bearer ")
+    caplog.set_level(logging.INFO, logger="sora_widgets.emulator.access")
     with client(emulator) as http:
         missing = http.get("/nothing-here")
         assert missing.status_code == 404
         assert _error(missing)["message"] == "Invalid URL (GET /v1/nothing-here)"
-        http.get("/videos")
+        listed = http.get("/videos", params={"limit": 5})
     lines = list(emulator.state.access_log)
+    assert any('"GET /v1/nothing-here" 404' in line for line in lines)
     assert any('"GET /v1/videos" 200' in line and line.endswith("ms") for line in lines)
-    assert not any("test-key" in line for line in lines)
-    assert json.dumps(AUTH)  # the key only ever travels in the header
+    # the key travels only in the Authorization header: no log line, answer or header shows it
+    logged = lines + [record.getMessage() for record in caplog.records]
+    assert len(caplog.records) == len(lines)
+    assert not any(key in line for line in logged)
+    for response in (missing, listed):
+        assert key not in response.text
+        assert not any(key in value for value in response.headers.values())
+
+
+def test_every_answer_is_in_the_access_log_once_it_is_received(emulator: EmulatorHandle) -> None:
+    with client(emulator) as http:
+        for i in range(1, 101):
+            http.get("/videos", params={"limit": 1 + i % 3})
+            assert len(emulator.state.access_log) == i, f"request {i} answered before it was logged"
 
 
 def test_api_stays_responsive_while_rendering(emulator_factory: Any) -> None:
