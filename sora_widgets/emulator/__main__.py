@@ -41,6 +41,7 @@ def _fault(text: str) -> FaultRule:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``sora-emulator`` command line (the fault syntax is in its epilog)."""
     parser = argparse.ArgumentParser(
         prog="sora-emulator",
         description="A local emulator of the /v1/videos API (Sora 2's contract). Its videos are "

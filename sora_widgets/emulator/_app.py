@@ -102,6 +102,7 @@ class EmulatorState:
         return list(self.store)
 
     def close(self) -> None:
+        """Stop the render workers (renders under way are abandoned)."""
         self.renders.close()
 
 
@@ -113,6 +114,7 @@ def _request_id() -> str:
 
 
 def error_response(error: ServiceError) -> JSONResponse:
+    """The JSON answer for ``error``: its status, the real envelope and its headers."""
     return JSONResponse(error.envelope(), status_code=error.status, headers=error.headers)
 
 
@@ -542,6 +544,7 @@ async def _video_source(state: EmulatorState, value: object, action: str) -> tup
 
 
 async def create_video(request: Request, state: EmulatorState, call: Call) -> Response:
+    """``POST /v1/videos``: validate like the service, start a job, answer it queued."""
     body = await read_fields(request, state.settings.max_body_bytes)
     fields = body.values
     check_unknown(fields, (*CREATE_FIELDS, *sorted(state.profile.extra_fields)))
@@ -571,6 +574,7 @@ async def create_video(request: Request, state: EmulatorState, call: Call) -> Re
 
 
 async def list_videos(request: Request, state: EmulatorState, call: Call) -> Response:
+    """``GET /v1/videos``: one page, newest first by default, with ``after``/``limit``/``order``."""
     query = request.query_params
     check_unknown(query, ("after", "limit", "order"))
     limit = parse_limit(query.get("limit"))
@@ -590,6 +594,7 @@ async def list_videos(request: Request, state: EmulatorState, call: Call) -> Res
 
 
 async def retrieve_video(request: Request, state: EmulatorState, call: Call) -> Response:
+    """``GET /v1/videos/{id}``: the job now; ``openai-poll-after-ms`` while it is not finished."""
     video_id = request.path_params["video_id"]
     job = state.store.get(video_id)
     if job is None:
@@ -600,6 +605,7 @@ async def retrieve_video(request: Request, state: EmulatorState, call: Call) -> 
 
 
 async def delete_video(request: Request, state: EmulatorState, call: Call) -> Response:
+    """``DELETE /v1/videos/{id}``: only a completed or failed job (409 otherwise)."""
     video_id = request.path_params["video_id"]
     job = state.store.get(video_id)
     if job is None:
@@ -617,6 +623,7 @@ async def delete_video(request: Request, state: EmulatorState, call: Call) -> Re
 
 
 async def video_content(request: Request, state: EmulatorState, call: Call) -> Response:
+    """``GET /v1/videos/{id}/content``: the MP4, thumbnail or spritesheet, with HTTP Range."""
     video_id = request.path_params["video_id"]
     check_unknown(request.query_params, ("variant",))
     variant = parse_variant(request.query_params.get("variant"))
@@ -677,6 +684,7 @@ def _range_start(header: str | None, total: int) -> int | None:
 
 
 async def remix_video(request: Request, state: EmulatorState, call: Call) -> Response:
+    """``POST /v1/videos/{id}/remix``: a new job with the completed source's model and size."""
     source = _completed_source(state, request.path_params["video_id"], "remixed")
     body = await read_fields(request, state.settings.max_body_bytes)
     check_unknown(body.values, ("prompt", *sorted(state.profile.extra_fields)))
@@ -692,6 +700,7 @@ async def remix_video(request: Request, state: EmulatorState, call: Call) -> Res
 
 
 async def edit_video(request: Request, state: EmulatorState, call: Call) -> Response:
+    """``POST /v1/videos/edits``: a new job from a completed video (by id) or an uploaded clip."""
     body = await read_fields(request, state.settings.max_body_bytes)
     check_unknown(body.values, ("prompt", "video"))
     prompt = check_prompt(body.values.get("prompt"))
@@ -707,6 +716,7 @@ async def edit_video(request: Request, state: EmulatorState, call: Call) -> Resp
 
 
 async def extend_video(request: Request, state: EmulatorState, call: Call) -> Response:
+    """``POST /v1/videos/extensions``: a new job as long as the source plus ``seconds``."""
     body = await read_fields(request, state.settings.max_body_bytes)
     check_unknown(body.values, ("prompt", "seconds", "video"))
     prompt = check_prompt(body.values.get("prompt"))
@@ -730,6 +740,7 @@ async def extend_video(request: Request, state: EmulatorState, call: Call) -> Re
 
 
 async def create_character(request: Request, state: EmulatorState, call: Call) -> Response:
+    """``POST /v1/videos/characters``: a named character from an uploaded video that decodes."""
     body = await read_fields(request, state.settings.max_body_bytes)
     check_unknown(body.values, ("name", "video"))
     name = check_prompt(body.values.get("name"), name="name", limit=80)
@@ -753,6 +764,7 @@ async def create_character(request: Request, state: EmulatorState, call: Call) -
 
 
 async def get_character(request: Request, state: EmulatorState, call: Call) -> Response:
+    """``GET /v1/videos/characters/{id}``: a character made here (404 otherwise)."""
     character_id = request.path_params["character_id"]
     character = state.store.character(character_id)
     if character is None:
@@ -763,6 +775,7 @@ async def get_character(request: Request, state: EmulatorState, call: Call) -> R
 
 
 async def index(request: Request) -> Response:
+    """``GET /``: what this server is (an emulator; its videos are synthetic)."""
     state: EmulatorState = request.app.state.emulator
     return JSONResponse(
         {

@@ -199,4 +199,5 @@ class FaultPlan:
             return None
 
     def describe(self) -> Sequence[str]:
+        """The rules as spec strings (``retrieve:429:0.3``…), as `parse_fault` reads them."""
         return [str(rule) for rule in self.rules]

@@ -55,6 +55,7 @@ def nest(items: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def too_large(limit: int) -> ServiceError:
+    """The 413 ``request_too_large`` error for a body over ``limit`` bytes."""
     return ServiceError(
         413,
         f"Request body too large: the limit is {limit} bytes.",

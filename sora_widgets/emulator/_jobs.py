@@ -30,6 +30,7 @@ def new_video_id() -> str:
 
 
 def new_character_id() -> str:
+    """``char_`` + 32 hex characters."""
     return "char_" + secrets.token_hex(16)
 
 
@@ -72,6 +73,7 @@ class JobSnapshot:
 
     @property
     def is_terminal(self) -> bool:
+        """True once the job can change no more (completed or failed)."""
         return self.status in ("completed", "failed")
 
 
@@ -113,6 +115,7 @@ class Job:
 
     @property
     def fail_time(self) -> float | None:
+        """Seconds after creation at which a failing job fails (fixed per job); None if it won't."""
         if self.fail_code is None:
             return None
         rng = random.Random(self._seed ^ 0xFA11)
@@ -196,6 +199,7 @@ class Character:
     created_at: int
 
     def to_dict(self) -> dict[str, Any]:
+        """The character as the service sends it."""
         return {"id": self.id, "object": "character", "name": self.name,
                 "created_at": self.created_at}
 
@@ -211,6 +215,7 @@ class JobStore:
         self._seq = 0
 
     def add(self, job: Job) -> Job:
+        """Store ``job``, numbering it so jobs created in the same second keep their order."""
         with self._lock:
             self._seq += 1
             job.seq = self._seq
@@ -224,6 +229,7 @@ class JobStore:
             return None if job is None or job.deleted else job
 
     def delete(self, video_id: str) -> None:
+        """Mark the job deleted (it is then unknown to every route); an unknown id is ignored."""
         with self._lock:
             job = self._jobs.get(video_id)
             if job is not None:
@@ -252,9 +258,11 @@ class JobStore:
         return jobs[:limit], len(jobs) > limit
 
     def add_character(self, character: Character) -> None:
+        """Store a character under its id."""
         with self._lock:
             self._characters[character.id] = character
 
     def character(self, character_id: str) -> Character | None:
+        """The character, or None if unknown."""
         with self._lock:
             return self._characters.get(character_id)

@@ -125,6 +125,7 @@ class EmulatorHandle:
 
     @property
     def settings(self) -> EmulatorSettings:
+        """The settings it was started with."""
         return self.state.settings
 
     @property
@@ -134,6 +135,7 @@ class EmulatorHandle:
 
     @property
     def running(self) -> bool:
+        """True while the server thread is alive."""
         return self._thread.is_alive()
 
     def stop(self, timeout: float = 5.0) -> None:

@@ -134,10 +134,12 @@ class EmulatorSettings:
 
     @property
     def resolved_data_dir(self) -> Path:
+        """``data_dir``, or when None a per-user folder in the temporary folder (`default_data_dir`)."""
         return Path(self.data_dir) if self.data_dir is not None else default_data_dir()
 
     @property
     def resolved_poll_after_ms(self) -> int:
+        """The poll hint in ms: ``poll_after_ms``, else a tenth of a job within 100–1000."""
         if self.poll_after_ms is not None:
             return self.poll_after_ms
         return int(min(1000, max(100, self.job_seconds * 100)))

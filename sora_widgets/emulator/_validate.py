@@ -55,6 +55,7 @@ class ServiceError(Exception):
         super().__init__(self.message)
 
     def envelope(self) -> dict[str, Any]:
+        """The body of the answer: ``{"error": {"message", "type", "param", "code"}}``."""
         return {
             "error": {
                 "message": self.message,
@@ -95,6 +96,7 @@ def join_or(values: Iterable[str]) -> str:
 
 
 def bad_request(message: str, param: str | None = None, code: str | None = None) -> ServiceError:
+    """A 400 ``invalid_request_error`` with the service's wording in ``message``."""
     return ServiceError(400, message, param=param, code=code)
 
 
@@ -331,6 +333,7 @@ def check_reference_image(upload: Upload, size: str, name: str = "input_referenc
 
 
 def parse_limit(raw: str | None, default: int = 20) -> int:
+    """The ``limit`` query parameter (0–100); 400 with the service's message otherwise."""
     if raw is None:
         return default
     try:
@@ -359,6 +362,7 @@ def parse_limit(raw: str | None, default: int = 20) -> int:
 
 
 def parse_order(raw: str | None) -> str:
+    """The ``order`` query parameter, ``desc`` by default; 400 for anything but asc or desc."""
     if raw is None:
         return "desc"
     if raw not in ("asc", "desc"):
@@ -371,6 +375,7 @@ def parse_order(raw: str | None) -> str:
 
 
 def parse_variant(raw: str | None) -> str:
+    """The ``variant`` query parameter, ``video`` by default; 400 for an unknown variant."""
     if raw is None:
         return "video"
     if raw not in VARIANTS:
