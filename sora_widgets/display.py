@@ -25,6 +25,7 @@ __all__ = [
     "Bundle",
     "format_cost",
     "format_eta",
+    "in_colab",
     "provenance",
     "small_poster",
     "status_card",
@@ -76,6 +77,7 @@ def format_cost(cost: float | None, *, simulated: bool = False) -> str:
 
 
 def format_eta(seconds: float | None) -> str:
+    """Seconds left in words (``about 40 s left``, ``about 3 min left``); empty when unknown."""
     if seconds is None:
         return ""
     if seconds < 1:
@@ -150,7 +152,8 @@ def status_card(job: Job) -> Bundle:
     return Bundle({"text/html": body, "text/plain": _summary(job)}, provenance(job))
 
 
-def _in_colab() -> bool:
+def in_colab() -> bool:
+    """Whether this kernel runs in Google Colab (no ``/files/`` handler there: videos are inlined)."""
     return "google.colab" in sys.modules
 
 
@@ -191,7 +194,7 @@ def video_fallback(job: Job, *, embed: bool | None = None) -> dict[str, Any]:
     if video is None:
         return {"text/plain": _summary(job)}
     thumbnail = job.paths.get("thumbnail")
-    embed = _in_colab() if embed is None else embed
+    embed = in_colab() if embed is None else embed
     src = html.escape(relative_path(video), quote=True)
     warning = ""
     if embed:
