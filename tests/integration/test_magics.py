@@ -12,6 +12,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 from sora_widgets.emulator import EmulatorHandle
+from sora_widgets.jobs import MAX_VARIANTS
 from sora_widgets.magics import interpolate
 
 KEY = "sk-magic-SECRET-0123456789"
@@ -97,7 +98,7 @@ def test_reference_from_a_variable_is_previewed(shell: InteractiveShell) -> None
         ("-s 1792x1024", "not offered by sora-2"),
         ("-r no_such_file.png", "neither a file"),
         ("--bogus", "unrecognized arguments"),
-        ("-n 0", "from 1 to 20"),
+        ("-n 0", f"from 1 to {MAX_VARIANTS}"),
         ("--extra watermark", "KEY=VALUE"),
         ("-s sideways", "WIDTHxHEIGHT"),
         ("--as 1x", "valid variable name"),
@@ -128,8 +129,8 @@ def test_subcommands(shell: InteractiveShell, tmp_path: Path) -> None:
         shell.run_line_magic("sora", f"show {job.id}")
     out = texts(cap) + cap.stdout
     assert job.id in out and "a quiet harbour" in out
-    assert "$0.40" in cap.stdout and "output_dir" in cap.stdout
-    assert KEY not in out and "set (from the environment)" in cap.stdout
+    assert "$0.40" in out and "output_dir" in out
+    assert KEY not in out and "set (from the environment)" in out
     with capture_output():
         shell.run_line_magic("sora", f"remix {job.id} --wait --as again the harbour at night")
     again = shell.user_ns["again"]
@@ -137,7 +138,8 @@ def test_subcommands(shell: InteractiveShell, tmp_path: Path) -> None:
     with capture_output() as cap:
         shell.run_line_magic("sora", f"delete {job.id}")
         shell.run_line_magic("sora", "resume")
-    assert "deleted" in cap.stdout and "Nothing to resume" in cap.stdout
+    out = texts(cap) + cap.stdout
+    assert "deleted" in out and "Nothing to resume" in out
     with pytest.raises(UsageError, match="usage: %sora remix"):
         shell.run_line_magic("sora", "remix")
 
@@ -184,7 +186,9 @@ def test_embed_inlines_the_video_with_a_warning(shell: InteractiveShell) -> None
     assert "application/vnd.jupyter.widget-view+json" not in cap.outputs[-1].data
 
 
-def test_colab_embeds_automatically(shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_colab_embeds_automatically(
+    shell: InteractiveShell, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import sys
     import types
 

@@ -1,0 +1,212 @@
+"""``%%sora`` / ``%sora PROMPT``: plan a generation (every local check), then submit it or show it.
+
+The plan is made before anything is sent: prompt, model, size, length, extras, the reference
+(prepared and fitted), the count and ``max_spend``. A dry run shows the plan and stops there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+
+from ._options import (
+    Command,
+    CommandParser,
+    add_as,
+    add_dry_run,
+    add_live,
+    add_no_interpolate,
+    add_settings,
+)
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ._context import Context
+
+__all__ = ["GENERATE", "interpolate"]
+
+_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\}")
+
+
+def interpolate(text: str, namespace: dict[str, Any]) -> str:
+    """Replace ``{name}`` / ``{name.attr}`` with values from ``namespace``; others stay as written."""
+
+    def replace(match: re.Match[str]) -> str:
+        head, *rest = match.group(1).split(".")
+        if head not in namespace:
+            return match.group(0)
+        value = namespace[head]
+        for attr in rest:
+            if attr.startswith("_") or not hasattr(value, attr):
+                return match.group(0)
+            value = getattr(value, attr)
+        return str(value)
+
+    return _FIELD.sub(replace, text)
+
+
+def _options(parser: CommandParser) -> None:
+    parser.add_argument("-m", "--model", help="model name, e.g. sora-2 or sora-2-pro")
+    parser.add_argument(
+        "-s", "--size", metavar="SIZE", help="WIDTHxHEIGHT, or landscape / portrait"
+    )
+    parser.add_argument("-t", "--seconds", help="length in seconds, e.g. 4, 8, 12")
+    parser.add_argument(
+        "-r",
+        "--reference",
+        metavar="IMAGE",
+        help="reference image: a path, a URL or a variable's name",
+    )
+    parser.add_argument(
+        "--fit",
+        choices=("cover", "contain", "stretch"),
+        default="cover",
+        metavar="HOW",
+        help="how the reference is fitted: cover, contain or stretch",
+    )
+    parser.add_argument(
+        "-n",
+        "--variants",
+        type=int,
+        default=1,
+        metavar="N",
+        help="how many videos from the prompt (each billed)",
+    )
+    parser.add_argument(
+        "--extra",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra field, e.g. watermark=false (repeatable)",
+    )
+    add_live(parser)
+    add_dry_run(parser, "show the request, reference preview and cost; send nothing")
+    add_settings(parser)
+    add_as(parser, "the Job (a list of Jobs with -n)")
+    add_no_interpolate(parser)
+    parser.add_argument("words", nargs="*", metavar="PROMPT", help=argparse.SUPPRESS)
+
+
+def _prompt(ctx: Context, args: argparse.Namespace) -> str:
+    """The prompt: the cell body, or (line magic) the words; ``{name}`` filled in unless told not."""
+    from ._commands import COMMANDS
+
+    if ctx.cell is not None:
+        if args.words:
+            raise UsageError(
+                f"unexpected words after the options: {' '.join(args.words)!r} "
+                "(in %%sora the prompt is the cell body; quote option values with spaces)"
+            )
+        prompt = ctx.cell
+    else:
+        if args.words and args.words[0] in COMMANDS:
+            raise UsageError(
+                f"{args.words[0]!r} is a subcommand: write it first, options after it "
+                f"(%sora {args.words[0]} --dry-run …), or quote a prompt that starts with it"
+            )
+        prompt = " ".join(args.words)
+        if not prompt.strip():
+            raise UsageError(
+                "%sora needs a prompt or a subcommand ("
+                + ", ".join(c for c in COMMANDS if c)
+                + "); see %sora?"
+            )
+    if not args.no_interpolate:
+        prompt = interpolate(prompt, ctx.namespace)
+    return prompt.strip("\n")
+
+
+def _size(size: str | None, model: str | None, settings: Settings) -> str | None:
+    """``landscape`` / ``portrait`` / ``square`` as the model's first size of that orientation."""
+    if size is None:
+        return None
+    wanted = size.strip().lower()
+    if wanted not in ("landscape", "portrait", "square"):
+        return size
+    profile = settings.profile
+    spec = profile.model_spec(model or profile.default_model)
+    if spec is None:
+        raise UsageError(f"cannot pick a {wanted} size for model {model!r}; give WIDTHxHEIGHT")
+    sizes = spec.sizes_by_orientation(wanted)
+    if not sizes:
+        raise UsageError(f"{spec.name} offers no {wanted} size (choose {', '.join(spec.sizes)})")
+    return sizes[0]
+
+
+def _reference(value: str | None, namespace: dict[str, Any]) -> Any:
+    """``-r``: a notebook variable's value, a URL, or an existing file's path."""
+    if value is None:
+        return None
+    if value.isidentifier() and value in namespace:
+        return namespace[value]
+    if value.startswith(("http://", "https://", "data:")):
+        return value
+    if not Path(value).expanduser().exists():
+        raise UsageError(
+            f"reference {value!r} is neither a file, a URL nor a variable of this notebook"
+        )
+    return str(Path(value).expanduser())
+
+
+def _preview(reference: Any) -> object:
+    """The prepared reference, shown before the cards (a URL passed through shows nothing)."""
+    return reference if hasattr(reference, "_repr_png_") else None
+
+
+def handle_generate(ctx: Context, args: argparse.Namespace) -> object:
+    """Plan the generation; show the plan (``--dry-run``) or submit it and show the jobs live."""
+    from .. import jobs
+    from ..display import format_cost
+
+    name = ctx.check_name(args)
+    prompt = _prompt(ctx, args)
+    settings = ctx.settings(args)
+    model = args.model or ctx.defaults.model or None
+    size = _size(args.size or ctx.defaults.size or None, model, settings)
+    plan = jobs.plan(
+        prompt,
+        model=model,
+        size=size,
+        seconds=args.seconds or ctx.defaults.seconds or None,
+        reference=_reference(args.reference, ctx.namespace),
+        fit=args.fit,
+        extra=jobs.parse_extra(args.extra),
+        count=args.variants,
+        settings=settings,
+    )
+    if args.dry_run:
+        from ._output import Outputs, plan_view
+
+        return Outputs(_preview(plan.reference), plan_view(plan))
+    submitted = jobs.submit(plan)
+    ctx.bind(name, submitted[0] if len(submitted) == 1 else submitted)
+    notice = ""
+    if not args.wait and not settings.emulated and plan.total_cost is not None:
+        notice = f"submitted {len(submitted)} job(s), estimated {format_cost(plan.total_cost)}"
+    from ._live import LiveJobs
+
+    return LiveJobs(
+        ctx.live,
+        submitted,
+        embed=ctx.embed(args),
+        wait=args.wait,
+        preview=_preview(plan.reference),
+        notice=notice,
+    )
+
+
+GENERATE = Command(
+    name="",
+    usage="%%sora [options]  (the cell is the prompt)   or   %sora [options] PROMPT",
+    summary="make a video from the prompt; {name} takes a value from the notebook",
+    options=_options,
+    handle=handle_generate,
+    examples=(
+        "%%sora -s landscape -t 8 --wait --as clip\nA lighthouse at dawn, waves breaking",
+        "%%sora -r photo --fit contain -n 2 --dry-run\nThe {animal} in the photo starts to dance",
+    ),
+)
