@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 
 from ..api import Profile, orientation
+from ..jobs import parse_extra_value
 from ._widgets import LABEL_STYLE, button, close_descendants, control, wrapping_row
 
 if TYPE_CHECKING:
@@ -25,15 +26,6 @@ __all__ = ["FormValues", "RequestForm"]
 
 def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
-
-
-def _parse_extra_value(text: str) -> Any:
-    lowered = text.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    if lowered.lstrip("-").isdigit():
-        return int(lowered)
-    return text.strip()
 
 
 @dataclass(frozen=True)
@@ -159,7 +151,7 @@ class RequestForm(w.VBox):  # type: ignore[misc]
             value = widget.value
             if value is None or value == "":
                 continue
-            extra[name] = _parse_extra_value(value) if isinstance(value, str) else value
+            extra[name] = parse_extra_value(value) if isinstance(value, str) else value
         return extra
 
     def values(self) -> FormValues:

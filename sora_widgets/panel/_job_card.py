@@ -220,6 +220,11 @@ class JobCard(w.VBox):  # type: ignore[misc]
         reference_gone = request.reference_sha256 is not None and request.input_reference is None
         self.remix_button.disabled = not completed
         self.retry_button.disabled = not job.done or reference_gone
+        self.retry_button.tooltip = (
+            "Its reference image is no longer held: submit again with the reference"
+            if reference_gone
+            else "Submit the same request again"
+        )
         self.download_button.disabled = not (on_disk or completed)
         self.reference_button.disabled = not (on_disk or completed)
         self.delete_button.disabled = not (

@@ -52,6 +52,11 @@ def _focus_slider(value: float, axis: str, span: str) -> Any:
     )
 
 
+def _same_bytes(a: Any, b: Any) -> bool:
+    """True when both are the same encoded image (an upload the browser sent again)."""
+    return isinstance(a, bytes) and isinstance(b, bytes) and a == b
+
+
 class ReferenceInput(w.VBox):  # type: ignore[misc]
     """Upload, Remove reference, Fit, Focus, and the preview of the image as it will be sent.
 
@@ -261,9 +266,11 @@ class ReferenceInput(w.VBox):  # type: ignore[misc]
         self, source: Any, name: str | None, *, error: str | None = None
     ) -> concurrent.futures.Future[Any]:
         with self._lock:
-            self._source, self._name = source, name
-            self._reference = self._keyed = None
-            self._error = error
+            same = error is None and name == self._name and _same_bytes(source, self._source)
+            if not same:
+                self._source, self._name = source, name
+                self._reference = self._keyed = None
+                self._error = error
         self.clear_reference.disabled = source is None and error is None
         if error is not None:
             self.reference_caption.value = note(error, "error")
@@ -271,9 +278,14 @@ class ReferenceInput(w.VBox):  # type: ignore[misc]
 
     def _refit(self, *, keep_caption: bool = False) -> concurrent.futures.Future[Any]:
         with self._lock:
-            self._generation += 1
+            self._generation += 1  # a fitting under way is outdated now
             generation = self._generation
-            source = self._source
+            source, name = self._source, self._name
+            current = self._reference if self._keyed == self._key() else None
+        if current is not None:  # already fitted to these options (e.g. the same upload again)
+            self._show(current, name, None)
+            self._on_change()
+            return done(current)
         if source is None:
             self.reference_preview.layout.display = "none"
             self.reference_preview.value = b""

@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 PANEL = ".jp-Notebook .sora-panel"
 CARD_VIDEO = f"document.querySelector('{PANEL} .sora-job-card .sora-player video')"
-PROMPT = "A paper boat drifting down a rain-soaked street at dusk, low tracking shot, neon reflections"
+PROMPT = (
+    "A paper boat drifting down a rain-soaked street at dusk, low tracking shot, neon reflections"
+)
 HOSTILE = """<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">"""
 
 
@@ -158,7 +160,9 @@ def test_panel_prompt_upload_submit_and_play(lab: LabPage, jupyter_server: Jupyt
     )
     poster = page.evaluate(f"() => {CARD_VIDEO}.poster")
     assert poster.startswith("data:image/")
-    page.wait_for_function(f"() => {CARD_VIDEO}.src.includes('/files/sora_videos/')", timeout=20_000)
+    page.wait_for_function(
+        f"() => {CARD_VIDEO}.src.includes('/files/sora_videos/')", timeout=20_000
+    )
     wait_playable(page, CARD_VIDEO)
     assert page.locator(f"{PANEL} textarea").input_value() == PROMPT
     assert lab.dialogs == []
@@ -201,4 +205,48 @@ def test_hostile_prompts_show_as_text_and_run_nothing(
     )
     assert scripts == 0
     assert lab.dialogs == []
+    assert lab.unexpected_errors() == []
+
+
+def test_panel_in_a_layout_and_a_dry_run(lab: LabPage, jupyter_server: JupyterServer) -> None:
+    write_notebook(
+        jupyter_server.root / "panel-layout.ipynb",
+        [
+            "import ipywidgets as w\nfrom sora_widgets import SoraPanel\n\n"
+            "panel = SoraPanel(prompt='a kite over a beach', size='1280x720', seconds=4)\n"
+            "w.HBox([panel, w.HTML('<b class=\"beside\">beside the panel</b>')])"
+        ],
+    )
+    lab.open("panel-layout.ipynb")
+    lab.run_all()
+    page = lab.page
+    nested = page.locator(f".jp-Notebook .widget-hbox > {PANEL.split()[-1]}")
+    nested.wait_for(timeout=30_000)
+    beside = page.locator(".jp-Notebook .widget-hbox .beside")
+    beside.wait_for(timeout=10_000)
+    panel_box, beside_box = nested.bounding_box(), beside.bounding_box()
+    assert panel_box is not None and beside_box is not None
+    assert beside_box["x"] >= panel_box["x"] + panel_box["width"] - 1  # side by side
+    assert nested.locator("textarea").input_value() == "a kite over a beach"
+
+    # Dry run: Submit shows what would be sent, and no card appears.
+    page.wait_for_function(
+        f"() => document.querySelector('{PANEL}').textContent.includes('Estimated cost')",
+        timeout=15_000,
+    )
+    nested.get_by_label("Dry run").check()
+    submit = nested.locator("button", has_text="Submit")
+    page.wait_for_function(
+        f"""() => [...document.querySelectorAll('{PANEL} button')]
+            .some(b => b.textContent.trim() === 'Submit' && !b.disabled)""",
+        timeout=15_000,
+    )
+    submit.click()
+    page.wait_for_function(
+        f"() => document.querySelector('{PANEL}').textContent.includes('nothing was sent')",
+        timeout=15_000,
+    )
+    text = nested.text_content() or ""
+    assert "Would send POST /videos" in text and "1 job, estimated $0.40 simulated" in text
+    assert nested.locator(".sora-job-card").count() == 0
     assert lab.unexpected_errors() == []

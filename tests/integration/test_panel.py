@@ -18,9 +18,9 @@ from ipywidgets import HBox, Widget
 from ipywidgets.embed import embed_data
 from PIL import Image
 
+from sora_widgets import jobs
 from sora_widgets.config import Settings, resolve_settings
 from sora_widgets.emulator import EmulatorHandle
-from sora_widgets import jobs
 from sora_widgets.jobs import generate
 from sora_widgets.ledger import Ledger
 from sora_widgets.panel import SoraPanel
