@@ -192,8 +192,12 @@ def handle_delete(ctx: Context, args: argparse.Namespace) -> object:
     from ._output import Lines
 
     job, settings = _find(ctx, args, "%sora delete ID")
+    if not _created(job):
+        raise UsageError(
+            f"job {job.id} is {job.status}: there is nothing to delete on the provider"
+        )
     if args.dry_run:
-        return _dry_view(settings, [f"DELETE /videos/{job.id}"] if _created(job) else [], job)
+        return _dry_view(settings, [f"DELETE /videos/{job.id}"], job)
     _outcome(jobs.delete(job), "delete")
     return Lines(f"deleted {job.id} on the provider (local files are kept)")
 

@@ -199,6 +199,8 @@ def test_delete_through_the_magic_reaches_every_listener(
     with capture_output() as cap:
         shell.run_line_magic("sora", f"status {clip.id}")
     assert "deleted" in texts(cap)
+    with pytest.raises(UsageError, match="is deleted: there is nothing to delete"):
+        shell.run_line_magic("sora", f"delete {clip.id} --dry-run")
 
 
 def test_show_fetches_missing_files_and_download_says_where(
