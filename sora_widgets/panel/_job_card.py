@@ -285,6 +285,17 @@ class JobCard(w.VBox):  # type: ignore[misc]
 
         return spawn(work)
 
+    def catch_up(self) -> None:
+        """Bring the job to where the card can show it (a card opened from the ledger): download
+        a completed video that is not on disk, follow an unfinished job (`jobs.resume`); both on
+        other threads, their errors shown in the panel."""
+        job = self.job
+        if job.status == JobStatus.COMPLETED and self._video() is None:
+            self.download()
+        elif not job.status.final and _created(job):
+            settings = job.settings
+            spawn(lambda: jobs.resume(settings=settings), lambda t: self._host.say(t, "error"))
+
     def _delete_clicked(self) -> None:
         if not self._confirm_delete:
             self._confirm_delete = True

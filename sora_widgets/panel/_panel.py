@@ -163,13 +163,11 @@ class SoraPanel(w.VBox):  # type: ignore[misc]
     def _start(self) -> None:
         """Resolve the settings, then offer what the provider offers and show its history."""
         settings = self.connection.resolve()
-        if settings is not None and not self._closed:
-            if settings.profile is not self.form.profile:
-                self.form.apply_profile(settings.profile)
-            self._check()
-            self.history.load()
-        else:
-            self._check()
+        if settings is not None and not self._closed and settings.profile is not self.form.profile:
+            self.form.apply_profile(settings.profile)
+        self._check()
+        if settings is not None:
+            self.history_changed()
 
     def _restart(self) -> None:
         self._started = spawn(self._start, lambda text: self.say(text, "error"))
@@ -320,17 +318,12 @@ class SoraPanel(w.VBox):  # type: ignore[misc]
         shown = self.card_list.find(video_id)
         if shown is not None:
             return shown
-        settings = self.settings
-        job = jobs.find_job(video_id, settings)
+        job = jobs.find_job(video_id, self.settings)
         shown = self.card_list.find(job)
         if shown is not None:
             return shown
         card = self.add_job(job)
-        video = job.paths.get("video")
-        if job.status == jobs.JobStatus.COMPLETED and (video is None or not video.exists()):
-            card.download()
-        elif not job.status.final:
-            spawn(lambda: jobs.resume(settings=settings), lambda t: self.say(t, "error"))
+        card.catch_up()
         return card
 
     def refresh_history(self) -> concurrent.futures.Future[list[HistoryItem]]:
