@@ -8,19 +8,44 @@
   stopped at teardown. Defaults are the same as ``emulator``'s unless overridden.
 - ``emulator_cache``: the render cache folder shared by the whole session, so identical clips
   render once.
+
+Every test's Runner polls on `FAST_POLL` (the emulator's jobs take about a second, so the default
+two-second first poll would be most of each test); kernels and Jupyter servers started by the tests
+inherit the same policy through ``SORA_POLL_POLICY``. Tests of the polling policy itself build their
+own `PollPolicy`.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from sora_widgets.api import PollPolicy
 from sora_widgets.emulator import EmulatorHandle, serve_in_thread
+from sora_widgets.jobs import Runner
 
 EmulatorFactory = Callable[..., EmulatorHandle]
+
+FAST_POLL_TEXT = "first_delay=0.2,min_interval=0.1,tail_interval=0.25"
+FAST_POLL = PollPolicy(first_delay=0.2, min_interval=0.1, tail_interval=0.25)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_polling() -> Iterator[None]:
+    """The tests' seam on the Runner: a fast poll policy here and in every kernel started."""
+    previous = os.environ.get("SORA_POLL_POLICY")
+    os.environ["SORA_POLL_POLICY"] = FAST_POLL_TEXT
+    Runner.configure(poll_policy=FAST_POLL)
+    yield
+    Runner.shutdown()
+    if previous is None:
+        os.environ.pop("SORA_POLL_POLICY", None)
+    else:
+        os.environ["SORA_POLL_POLICY"] = previous
 
 
 @pytest.fixture(scope="session")

@@ -188,6 +188,14 @@ class Job:
         """True once the Runner no longer follows the job (see `JobStatus.stopped`)."""
         return self.status.stopped
 
+    def _rearm(self) -> None:
+        """Make a finished handle followable again (a resumed job): new waiters wait anew."""
+        with self._lock:
+            if self._future.done():
+                self._future = concurrent.futures.Future()
+                self._delivered = threading.Event()
+                self.error = None
+
     def _finish(self) -> None:
         """Mark the handle finished: waiters wake once its listeners have heard the last state."""
         self.request = self.request.without_reference_bytes()

@@ -260,6 +260,7 @@ class Runner:
                 self._known[job.id] = job
 
     def _track(self, job: Job) -> None:
+        job._rearm()
         with self._lock:
             self._active[id(job)] = job
         self.remember(job)
