@@ -103,7 +103,9 @@ def test_quickstart_runs_all_and_plays_in_lab(lab: LabPage, jupyter_server: Jupy
     assert abs(seek(page, 2.5) - 2.5) < 0.1
     first = page.locator(".jp-Notebook .jp-CodeCell").filter(has_text="--as first")
     assert "lighthouse" in first.locator(".sora-player-title").text_content()
-    assert "sora-2 · 1280x720 · 4 s · video_" in first.locator(".sora-player-caption").text_content()
+    assert (
+        "sora-2 · 1280x720 · 4 s · video_" in first.locator(".sora-player-caption").text_content()
+    )
 
     # The README's picture: the first cell and its player, paused on a frame mid-clip.
     seek(page, 1.5)
@@ -126,7 +128,9 @@ def test_quickstart_runs_all_and_plays_in_lab(lab: LabPage, jupyter_server: Jupy
     page.locator(PLAYER).first.wait_for(state="attached", timeout=30_000)
     width, scheme = poster(page)
     assert scheme == "data" and 0 < width <= 320
-    page.wait_for_function(f"() => {FIRST_VIDEO}.src.includes('/files/sora_videos/')", timeout=20_000)
+    page.wait_for_function(
+        f"() => {FIRST_VIDEO}.src.includes('/files/sora_videos/')", timeout=20_000
+    )
     wait_playable(page)
     assert abs(seek(page, 3.0) - 3.0) < 0.1
     assert page.locator(PLAYER).count() == 5

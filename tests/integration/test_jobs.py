@@ -39,12 +39,16 @@ def assert_downloaded(out: Path, video_id: str) -> None:
     assert not list(out.glob("*.part"))
 
 
-def test_24_jobs_under_a_running_limit_of_2(emulator_factory: EmulatorFactory, tmp_path: Path) -> None:
+def test_24_jobs_under_a_running_limit_of_2(
+    emulator_factory: EmulatorFactory, tmp_path: Path
+) -> None:
     emulator = emulator_factory(job_seconds=1.0, max_running=2)
     settings = settings_for(emulator, tmp_path)
     statuses: set[str] = set()
     jobs = [
-        generate("a lighthouse at dusk", settings=settings, on_change=lambda j: statuses.add(j.status))
+        generate(
+            "a lighthouse at dusk", settings=settings, on_change=lambda j: statuses.add(j.status)
+        )
         for _ in range(24)
     ]
     for job in jobs:
@@ -96,7 +100,9 @@ def test_faults_while_polling_and_downloading_lose_nothing(
     assert len(emulator.jobs) == 4
 
 
-def test_failed_job_carries_code_and_hint(emulator_factory: EmulatorFactory, tmp_path: Path) -> None:
+def test_failed_job_carries_code_and_hint(
+    emulator_factory: EmulatorFactory, tmp_path: Path
+) -> None:
     emulator = emulator_factory(job_seconds=1.0, faults=["create:moderation"])
     settings = settings_for(emulator, tmp_path)
     job = generate("anything", settings=settings)
@@ -119,7 +125,9 @@ def test_max_spend_refuses_before_sending(emulator: EmulatorHandle, tmp_path: Pa
     assert len(emulator.jobs) == 1
 
 
-def test_invalid_request_is_refused_before_sending(emulator: EmulatorHandle, tmp_path: Path) -> None:
+def test_invalid_request_is_refused_before_sending(
+    emulator: EmulatorHandle, tmp_path: Path
+) -> None:
     with pytest.raises(ValidationError, match="1792x1024"):
         generate("x", size="1792x1024", settings=settings_for(emulator, tmp_path))
     assert emulator.jobs == []
@@ -172,7 +180,14 @@ def test_killed_process_is_resumed_and_every_job_finishes(
     emulator = emulator_factory(job_seconds=3.0)
     out, ledger_path = tmp_path / "out", tmp_path / "ledger.sqlite3"
     child = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(KILLED_SCRIPT), emulator.base_url, str(out), str(ledger_path)],
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(KILLED_SCRIPT),
+            emulator.base_url,
+            str(out),
+            str(ledger_path),
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )

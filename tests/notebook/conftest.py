@@ -25,12 +25,20 @@ RunNotebook = Callable[..., tuple[Any, Path]]
 def run_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunNotebook]:
     work = tmp_path / "notebooks"
     shutil.copytree(ROOT / "notebooks", work)
-    for name in ("SORA_API_KEY", "OPENAI_API_KEY", "SORA_BASE_URL", "OPENAI_BASE_URL", "SORA_PROFILE"):
+    for name in (
+        "SORA_API_KEY",
+        "OPENAI_API_KEY",
+        "SORA_BASE_URL",
+        "OPENAI_BASE_URL",
+        "SORA_PROFILE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SORA_WIDGETS_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("SORA_EMULATOR_JOB_SECONDS", "1")
 
-    def run(name: str, *, env: dict[str, str] | None = None, timeout: int = 240) -> tuple[Any, Path]:
+    def run(
+        name: str, *, env: dict[str, str] | None = None, timeout: int = 240
+    ) -> tuple[Any, Path]:
         for key, value in (env or {}).items():
             monkeypatch.setenv(key, value)
         path = work / name

@@ -20,7 +20,9 @@ WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
 def outputs(notebook: Any) -> list[dict[str, Any]]:
-    return [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
+    return [
+        output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
+    ]
 
 
 def test_quickstart_runs_with_no_key_on_the_embedded_emulator(run_notebook: RunNotebook) -> None:
@@ -47,7 +49,9 @@ def test_quickstart_with_a_key_keeps_it_secret_and_small(
     )
     saved = path.read_text()
     assert KEY not in saved
-    original = (Path(__file__).resolve().parents[2] / "notebooks" / "quickstart.ipynb").stat().st_size
+    original = (
+        (Path(__file__).resolve().parents[2] / "notebooks" / "quickstart.ipynb").stat().st_size
+    )
     videos = len(list((path.parent / "sora_videos").glob("*.mp4")))
     assert videos == 5
     growth = (len(saved.encode()) - original) / videos

@@ -89,7 +89,9 @@ def test_killed_kernel_is_resumed_by_a_new_one(
     assert sorted(j.id for j in emulator.jobs) == ids  # none created twice
 
 
-def test_key_appears_in_no_artefact(run_notebook: RunNotebook, emulator_factory: EmulatorFactory) -> None:
+def test_key_appears_in_no_artefact(
+    run_notebook: RunNotebook, emulator_factory: EmulatorFactory
+) -> None:
     emulator = emulator_factory(api_key=KEY)
     env = {"SORA_API_KEY": KEY, "SORA_BASE_URL": emulator.base_url}
     artefacts: dict[str, bytes] = {}

@@ -20,8 +20,13 @@ def png_header(width: int, height: int) -> bytes:
     idat = zlib.compress(b"\x00" * 64)
     return (
         b"\x89PNG\r\n\x1a\n"
-        + struct.pack(">I", len(ihdr)) + chunk + struct.pack(">I", zlib.crc32(chunk))
-        + struct.pack(">I", len(idat)) + b"IDAT" + idat + struct.pack(">I", zlib.crc32(b"IDAT" + idat))
+        + struct.pack(">I", len(ihdr))
+        + chunk
+        + struct.pack(">I", zlib.crc32(chunk))
+        + struct.pack(">I", len(idat))
+        + b"IDAT"
+        + idat
+        + struct.pack(">I", zlib.crc32(b"IDAT" + idat))
         + b"\x00\x00\x00\x00IEND\xaeB`\x82"
     )
 
@@ -43,7 +48,9 @@ def test_huge_dimensions_are_refused_before_decoding(tmp_path: Path) -> None:
 
 def test_svg_with_script_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "evil.svg"
-    path.write_text('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>')
+    path.write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(2)</script></svg>'
+    )
     with pytest.raises(ReferenceImageError, match="SVG"):
         prepare_reference(path, "1280x720")
 
