@@ -268,7 +268,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 "seconds min / median / max": triple(seconds),
                 "MiB/s (median)": f"{args.size_mb / statistics.median(seconds):.0f}",
                 "of which fsync s (median)": (
-                    f"{statistics.median(s['fsync'] for s in runs):.2f}" if kind == "kit" else "none"
+                    f"{statistics.median(s['fsync'] for s in runs):.2f}"
+                    if kind == "kit"
+                    else "none"
                 ),
                 "peak RSS MiB (median)": f"{statistics.median(s['rss_peak'] for s in runs) / MIB:.1f}",
                 "RSS growth during download MiB (max)": f"{max(growth):.1f}" if growth else "n/a",

@@ -67,7 +67,9 @@ def bench_render(runs: int = RUNS) -> list[dict[str, Any]]:
                 result = render_clip(spec, folder)
                 times.append(time.perf_counter() - start)
                 assert not result.cached
-            rows.append(_row(f"render 4 s {size}", times, "s", "< 2 s" if size == "1280x720" else ""))
+            rows.append(
+                _row(f"render 4 s {size}", times, "s", "< 2 s" if size == "1280x720" else "")
+            )
         times = []
         for run in range(runs):
             start = time.perf_counter()
@@ -92,9 +94,21 @@ def _row(name: str, values: list[float], unit: str, goal: str) -> dict[str, Any]
 
 def _start_emulator(data_dir: str) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "sora_widgets.emulator", "--port", "0", "--quiet",
-         "--job-seconds", "0.5", "--data-dir", data_dir],
-        stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "sora_widgets.emulator",
+            "--port",
+            "0",
+            "--quiet",
+            "--job-seconds",
+            "0.5",
+            "--data-dir",
+            data_dir,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     assert process.stdout is not None
     line = process.stdout.readline()
@@ -138,18 +152,23 @@ def bench_latency() -> list[dict[str, Any]]:
             busy_ids = []
             for k in range(4):
                 video = httpx.post(
-                    f"{base_url}/videos", headers=headers,
+                    f"{base_url}/videos",
+                    headers=headers,
                     data={"prompt": f"busy {k} {time.time()}", "size": "1280x720", "seconds": "8"},
                 ).json()
                 busy_ids.append(video["id"])
             busy = asyncio.run(_poll(base_url, busy_ids, 4.0))
-            statuses = [httpx.get(f"{base_url}/videos/{i}", headers=headers).json()["status"]
-                        for i in busy_ids]
+            statuses = [
+                httpx.get(f"{base_url}/videos/{i}", headers=headers).json()["status"]
+                for i in busy_ids
+            ]
         finally:
             process.terminate()
             process.wait(10)
     rows.append(_row(f"retrieve, {CLIENTS} clients, server idle (baseline)", baseline, "ms", ""))
-    rows.append(_row(f"retrieve, {CLIENTS} clients, 4 clips rendering", busy, "ms", "median < 20 ms"))
+    rows.append(
+        _row(f"retrieve, {CLIENTS} clients, 4 clips rendering", busy, "ms", "median < 20 ms")
+    )
     rows[-1]["note"] = f"clips after the run: {statuses}"
     return rows
 
@@ -158,8 +177,10 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     width = max(len(r["measure"]) for r in rows)
     print(f"{'measure':<{width}}  {'min':>8} {'median':>8} {'max':>8}  unit  n    goal")
     for r in rows:
-        print(f"{r['measure']:<{width}}  {r['min']:8.3f} {r['median']:8.3f} {r['max']:8.3f}  "
-              f"{r['unit']:<4}  {r['n']:<4} {r['goal']}")
+        print(
+            f"{r['measure']:<{width}}  {r['min']:8.3f} {r['median']:8.3f} {r['max']:8.3f}  "
+            f"{r['unit']:<4}  {r['n']:<4} {r['goal']}"
+        )
     for r in rows:
         if "note" in r:
             print(f"note ({r['measure']}): {r['note']}")

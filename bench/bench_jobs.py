@@ -46,9 +46,12 @@ def bench_polling(job_seconds: float, count: int) -> list[dict[str, Any]]:
     from sora_widgets.jobs import JobStatus, Runner, generate
 
     warnings.filterwarnings("ignore", category=DeprecationWarning)
-    with tempfile.TemporaryDirectory() as folder, serve_in_thread(
-        job_seconds=job_seconds, data_dir=Path(folder) / "cache", access_log=True
-    ) as emulator:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        serve_in_thread(
+            job_seconds=job_seconds, data_dir=Path(folder) / "cache", access_log=True
+        ) as emulator,
+    ):
         settings = resolve_settings(
             base_url=emulator.base_url,
             api_key="sk-bench",
@@ -86,7 +89,10 @@ def bench_polling(job_seconds: float, count: int) -> list[dict[str, Any]]:
             thread.join(job_seconds * 5 + 60)
         by_id = {job.id: job for job in emulator.jobs}
         rows = []
-        for name, table in (("sora-widgets Runner", seen), ("openai SDK create_and_poll", sdk_seen)):
+        for name, table in (
+            ("sora-widgets Runner", seen),
+            ("openai SDK create_and_poll", sdk_seen),
+        ):
             requests = [_retrieves(emulator, vid) for vid in table]
             lags = [table[vid] - _completed_at(by_id[vid]) for vid in table]
             rows.append(
@@ -108,9 +114,15 @@ def bench_limit(job_seconds: float, jobs: int = 24, limit: int = 2) -> dict[str,
     from sora_widgets.emulator import serve_in_thread
     from sora_widgets.jobs import JobStatus, Runner, generate
 
-    with tempfile.TemporaryDirectory() as folder, serve_in_thread(
-        job_seconds=job_seconds, max_running=limit, data_dir=Path(folder) / "cache", access_log=False
-    ) as emulator:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        serve_in_thread(
+            job_seconds=job_seconds,
+            max_running=limit,
+            data_dir=Path(folder) / "cache",
+            access_log=False,
+        ) as emulator,
+    ):
         settings = resolve_settings(
             base_url=emulator.base_url,
             api_key="sk-bench",
@@ -151,14 +163,18 @@ def _table(rows: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--job-seconds", type=float, default=60.0)
-    parser.add_argument("--jobs", type=int, default=5, help="jobs per follower in the polling bench")
+    parser.add_argument(
+        "--jobs", type=int, default=5, help="jobs per follower in the polling bench"
+    )
     parser.add_argument("--limit-job-seconds", type=float, default=4.0)
     args = parser.parse_args(argv)
 
     polling = bench_polling(args.job_seconds, args.jobs)
     ours, sdk = polling
     ratio = ours["_requests"] / sdk["_requests"]
-    print(f"## Following a {args.job_seconds:g} s emulated job ({args.jobs} jobs each, same emulator)\n")
+    print(
+        f"## Following a {args.job_seconds:g} s emulated job ({args.jobs} jobs each, same emulator)\n"
+    )
     print(_table(polling))
     print(
         f"\nretrieves per job: {ratio:.2f} of the SDK's (goal <= 0.20: "

@@ -53,7 +53,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for row in rows:
         print(f"| {row['what']} | {row['min ms']} | {row['median ms']} | {row['max ms']} |")
     verdict = "met" if ratio <= 0.15 else "NOT met"
-    print(f"\nload time {ratio:.3f} x import openai (goal <= 0.15: {verdict}), {args.runs} runs each")
+    print(
+        f"\nload time {ratio:.3f} x import openai (goal <= 0.15: {verdict}), {args.runs} runs each"
+    )
     return {"rows": rows, "ratio": ratio}
 
 

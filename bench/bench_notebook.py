@@ -51,7 +51,11 @@ def _notebook(sources: list[str]) -> Any:
 
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     return notebook
 
 
@@ -75,7 +79,9 @@ def _execute(notebook: Any, path: Path, env: dict[str, str], timeout: int) -> di
     executed = path.with_name(f"executed-{path.name}")
     nbformat.write(notebook, executed)
     outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
-    errors = [f"{o.get('ename')}: {o.get('evalue')}" for o in outputs if o.get("output_type") == "error"]
+    errors = [
+        f"{o.get('ename')}: {o.get('evalue')}" for o in outputs if o.get("output_type") == "error"
+    ]
     widgets = notebook.metadata.get("widgets", {})
     return {
         "empty": empty,
