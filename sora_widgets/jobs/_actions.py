@@ -13,6 +13,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,7 @@ from ..ledger import Ledger, LedgerRow
 from ..status import JobStatus
 from ._files import VARIANT_FILES, fetch_files
 from ._job import GenerationRequest, Job
-from ._plan import ledger_for, plan_remix, submit
+from ._plan import _planned, kept_reference, ledger_for, plan_remix, submit
 from ._runner import Runner
 
 if TYPE_CHECKING:
@@ -168,18 +169,18 @@ def refresh(job: Job) -> concurrent.futures.Future[Job]:
 
 
 def retry(job: Job) -> Job:
-    """Submit the job's request again: a new job, billed again. Needs the reference still held
-    (a finished job releases its bytes), so a job with a reference is retried from its card
-    before it finishes, or submitted again with the reference."""
+    """Submit the job's request again: a new job, billed again. A reference image whose bytes the
+    finished job gave back is read from the kept copy (see `references_folder`)."""
     request = job.request
     if request.reference_sha256 is not None and request.input_reference is None:
-        raise ValidationError(
-            f"job {job.id} was made with a reference image that is no longer held in memory; "
-            "submit it again with the reference",
-            param="reference",
-        )
-    from ._plan import _planned
-
+        kept = kept_reference(request, job.settings)
+        if kept is None:
+            raise ValidationError(
+                f"job {job.id} was made with a reference image that is no longer kept; "
+                "submit it again with the reference",
+                param="reference",
+            )
+        request = replace(request, input_reference=kept)
     return submit(_planned(request, job.settings, 1))[0]
 
 

@@ -8,12 +8,15 @@ call that sends creates. `generate` is the two in one.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from ..api import PreparedReference, ValidationError
+from ..api import FileReference, PreparedReference, ValidationError
 from ..config import Settings, resolve_settings
 from ..ledger import Ledger, LedgerRow
 from ._job import GenerationRequest, Job, Listener
@@ -33,6 +36,8 @@ __all__ = [
     "spent",
     "submit",
 ]
+
+logger = logging.getLogger("sora_widgets.jobs")
 
 MAX_VARIANTS = 10
 """The most videos one submission makes from one prompt (the magic's ``-n``, the panel's
@@ -250,11 +255,54 @@ def _planned(request: GenerationRequest, settings: Settings, count: int) -> Gene
     return GenerationPlan(request, settings, count, model, size, seconds, unit)
 
 
+def references_folder(settings: Settings) -> Path:
+    """Where sent reference images are kept by hash (beside the ledger), so a finished job that
+    gave its bytes back can still be retried."""
+    return Path(settings.ledger_path).parent / "references"
+
+
+def keep_reference(request: GenerationRequest, settings: Settings) -> None:
+    """Store the request's uploaded reference under its hash (once; a failure is only logged)."""
+    ref = request.input_reference
+    sha = request.reference_sha256
+    if sha is None or not isinstance(ref, PreparedReference):
+        return
+    folder = references_folder(settings)
+    path = folder / f"{sha}{Path(ref.filename).suffix}"
+    if path.exists():
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        part = path.with_name(path.name + ".part")
+        part.write_bytes(ref.data)
+        part.replace(path)
+    except OSError as exc:
+        logger.warning("could not keep the reference %s for retries: %s", path.name, exc)
+
+
+def kept_reference(request: GenerationRequest, settings: Settings) -> FileReference | None:
+    """The stored reference of a request whose bytes were released, or None."""
+    sha = request.reference_sha256
+    if sha is None:
+        return None
+    for path in sorted(references_folder(settings).glob(f"{sha}.*")):
+        if path.suffix == ".part":
+            continue
+        mime = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}.get(
+            path.suffix.lower(), "image/webp"
+        )
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() == sha:
+            return FileReference(filename=f"reference{path.suffix}", data=data, mime_type=mime)
+    return None
+
+
 def submit(plan: GenerationPlan, *, on_change: Listener | None = None) -> list[Job]:
     """Send the plan's creates (one job each) and return their handles at once.
 
     ``max_spend`` is checked once more, against what was spent since the plan was made."""
     check_budget(plan.settings, plan.unit_cost, plan.count)
+    keep_reference(plan.request, plan.settings)
     runner = Runner.get()
     jobs: list[Job] = []
     for _ in range(plan.count):

@@ -216,15 +216,8 @@ class JobCard(w.VBox):  # type: ignore[misc]
         job = self.job
         completed = job.status == JobStatus.COMPLETED and _created(job)
         on_disk = self._video() is not None
-        request = job.request
-        reference_gone = request.reference_sha256 is not None and request.input_reference is None
         self.remix_button.disabled = not completed
-        self.retry_button.disabled = not job.done or reference_gone
-        self.retry_button.tooltip = (
-            "Its reference image is no longer held: submit again with the reference"
-            if reference_gone
-            else "Submit the same request again"
-        )
+        self.retry_button.disabled = not job.done
         self.download_button.disabled = not (on_disk or completed)
         self.reference_button.disabled = not (on_disk or completed)
         self.delete_button.disabled = not (

@@ -280,3 +280,28 @@ def test_resume_is_safe_from_two_threads(
         thread.join(30)
     assert results == [[], []] and job.status == JobStatus.COMPLETED
     assert posts(emulator) and len(posts(emulator)) == 1
+
+
+def test_retry_after_the_reference_was_released_sends_the_same_picture(
+    emulator: EmulatorHandle, tmp_path: Path, runner: Runner
+) -> None:
+    from PIL import Image
+
+    from sora_widgets.jobs import retry
+
+    settings = settings_for(emulator, tmp_path)
+    picture = Image.new("RGB", (1280, 720), "orange")
+    first = generate("an orange wall", size="1280x720", reference=picture, settings=settings)
+    first.wait(60)
+    assert first.request.input_reference is None  # released from memory ...
+    again = retry(first)  # ... yet the retry sends the same picture, kept beside the ledger
+    again.wait(60)
+    assert again.status == JobStatus.COMPLETED and again.id != first.id
+    assert again.request.reference_sha256 == first.request.reference_sha256
+    # the emulator opens a video on its reference: the retry's first frame is the orange picture
+    import av
+
+    with av.open(str(again.paths["video"])) as container:
+        frame = next(container.decode(video=0)).to_image().convert("RGB")
+    red, green, blue = frame.resize((1, 1)).getpixel((0, 0))  # type: ignore[misc]
+    assert red > 200 and 100 < green < 200 and blue < 80, (red, green, blue)
