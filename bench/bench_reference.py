@@ -20,7 +20,14 @@ encoder at the same quality: the encoder's share, which any pipeline that sends 
 or encoding trick can go under it; it is shown so a missed goal can be told from a slow pipeline.
 
 The goal rows are two 24 MP photographs: a portrait one stored sideways (EXIF orientation 6, as
-phones write) and a landscape one (orientation 1), each to all four sizes.
+phones write) and a landscape one (orientation 1), each to all four sizes. Issue 4's goal, PSNR px
+>= 38 dB everywhere and:
+
+- where the size has the photo's orientation (a landscape size from the landscape photo, a portrait
+  size from the portrait one): at least 4x faster than the baseline (medians);
+- where the orientations differ: at most 2x the 1/8-scale decode floor measured in the same run.
+  There the size uses only a band of the photo, so the baseline's resize is cheap while every
+  decoder still has to entropy-decode the whole file: 4x the baseline can fall under the floor.
 
 Run: ``python bench/bench_reference.py [--runs N]``.
 """
@@ -46,6 +53,9 @@ from sora_widgets.reference import _layout, prepare_reference
 
 SIZES = [(1280, 720), (720, 1280), (1792, 1024), (1024, 1792)]
 GOAL_SPEEDUP = 4.0
+"""Where the size has the photo's orientation: at least this many times faster than the baseline."""
+GOAL_FLOOR = 2.0
+"""Where the orientations differ: at most this many times the 1/8-scale decode floor."""
 GOAL_PSNR = 38.0
 
 
@@ -123,6 +133,15 @@ def decode_only(path: pathlib.Path, size: tuple[int, int]) -> Image.Image:
     return img
 
 
+def orientation_of(path: pathlib.Path) -> str:
+    """``landscape`` or ``portrait``: how the photo is seen, once its EXIF orientation is applied."""
+    with Image.open(path) as img:
+        width, height = img.size
+        if img.getexif().get(0x0112, 1) >= 5:
+            width, height = height, width
+    return "landscape" if width >= height else "portrait"
+
+
 def decode_floor(path: pathlib.Path) -> Image.Image:
     """Decode ``path`` at 1/8 scale: the least work any decode of the whole file can do."""
     img = Image.open(path)
@@ -153,6 +172,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         corpus = make_corpus(pathlib.Path(tmp))
         for label, path in corpus:
             mb = path.stat().st_size / 1e6
+            photo = orientation_of(path)
             for size in SIZES:
                 base_img = baseline(path, size)  # warm caches for both sides
                 prepare_reference(path, size)
@@ -169,6 +189,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                     {
                         "source": f"{label} ({mb:.1f} MB)",
                         "size": f"{size[0]}x{size[1]}",
+                        "photo": photo,
                         "baseline_s": (min(base_t), statistics.median(base_t), max(base_t)),
                         "ours_s": (min(ours_t), statistics.median(ours_t), max(ours_t)),
                         "decode_s": statistics.median(decode_t),
@@ -184,28 +205,64 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     return rows
 
 
-def verdict(row: dict[str, Any]) -> str:
-    """One line per goal row: met, or not met and why."""
-    budget = row["baseline_s"][1] / GOAL_SPEEDUP
-    reasons = []
-    if row["speedup"] < GOAL_SPEEDUP:
-        why = f"{row['speedup']:.2f}x < {GOAL_SPEEDUP:g}x (median {row['ours_s'][1] * 1000:.0f} ms > budget {budget * 1000:.0f} ms)"
-        if row["decode_s"] >= 0.8 * budget:
-            why += (
-                f"; the reduced-scale JPEG decode alone takes {row['decode_s'] * 1000:.0f} ms, "
-                f"{row['decode_s'] / budget:.0%} of the budget"
-            )
-        floor = row.get("floor_s")
-        if floor is not None and floor >= 0.7 * budget:
-            why += (
-                f"; even a 1/8-scale decode (entropy decoding, serial) takes {floor * 1000:.0f} ms, "
-                f"{floor / budget:.0%} of it"
-            )
-        reasons.append(why)
+def same_orientation(row: dict[str, Any]) -> bool:
+    """Whether the row's size has the photo's orientation (both landscape or both portrait)."""
+    width, height = (int(v) for v in row["size"].split("x"))
+    return (width > height) == (row["photo"] == "landscape")
+
+
+def rule(row: dict[str, Any]) -> str:
+    """Which of issue 4's two rules applies to a goal row, in words."""
+    if same_orientation(row):
+        return f"size has the photo's orientation: >= {GOAL_SPEEDUP:g}x `ImageOps.fit`"
+    return f"orientation differs: within {GOAL_FLOOR:g}x the 1/8-scale decode floor"
+
+
+def goal_met(row: dict[str, Any]) -> bool:
+    """Issue 4: >= 4x the baseline where the size has the photo's orientation, else at most 2x the
+    1/8-scale decode floor measured in the same run; PSNR >= 38 dB everywhere."""
     if row["psnr_pixels"] < GOAL_PSNR:
-        reasons.append(f"PSNR {row['psnr_pixels']:.2f} dB < {GOAL_PSNR:g} dB")
-    head = f"{row['source'].split(' (')[0]} -> {row['size']}: "
-    return head + ("goal met" if not reasons else "goal NOT met: " + "; ".join(reasons))
+        return False
+    if same_orientation(row):
+        return row["speedup"] >= GOAL_SPEEDUP
+    floor = row.get("floor_s")
+    return floor is not None and row["ours_s"][1] <= GOAL_FLOOR * floor
+
+
+def verdict(row: dict[str, Any]) -> str:
+    """One line per goal row: the rule that applies, met or not, and the figures."""
+    ours = row["ours_s"][1]
+    floor = row.get("floor_s")
+    if same_orientation(row):
+        budget = row["baseline_s"][1] / GOAL_SPEEDUP
+        figures = (
+            f"{row['speedup']:.2f}x {'>=' if row['speedup'] >= GOAL_SPEEDUP else '<'} "
+            f"{GOAL_SPEEDUP:g}x (median {ours * 1000:.0f} ms, budget {budget * 1000:.0f} ms)"
+        )
+        if row["speedup"] < GOAL_SPEEDUP:
+            if row["decode_s"] >= 0.8 * budget:
+                figures += (
+                    f"; the reduced-scale JPEG decode alone takes {row['decode_s'] * 1000:.0f} ms, "
+                    f"{row['decode_s'] / budget:.0%} of the budget"
+                )
+            if floor is not None and floor >= 0.7 * budget:
+                figures += (
+                    f"; even a 1/8-scale decode (entropy decoding, serial) takes "
+                    f"{floor * 1000:.0f} ms, {floor / budget:.0%} of it"
+                )
+    elif floor is None:
+        figures = "no 1/8-scale decode floor measured (not a JPEG)"
+    else:
+        limit = GOAL_FLOOR * floor
+        figures = (
+            f"median {ours * 1000:.0f} ms {'<=' if ours <= limit else '>'} {GOAL_FLOOR:g} x floor "
+            f"{floor * 1000:.0f} ms = {limit * 1000:.0f} ms ({ours / floor:.2f}x the floor; "
+            f"{row['speedup']:.2f}x `ImageOps.fit`)"
+        )
+    psnr_ok = row["psnr_pixels"] >= GOAL_PSNR
+    figures += f", PSNR {row['psnr_pixels']:.2f} dB {'>=' if psnr_ok else '<'} {GOAL_PSNR:g} dB"
+    head = f"{row['source'].split(' (')[0]} -> {row['size']} ({rule(row)}): "
+    return head + ("goal met: " if goal_met(row) else "goal NOT met: ") + figures
 
 
 def print_table(rows: list[dict[str, Any]], runs: int) -> None:
@@ -221,10 +278,13 @@ def print_table(rows: list[dict[str, Any]], runs: int) -> None:
     )
     print(
         f"{'source':24} {'size':>9} | {'baseline':^17} | {'prepare_reference':^17} | "
-        f"{'decode':>6} {'floor':>5} | {'speedup':>7} | {'PSNR px':>7} {'sent':>6} {'base→jpg':>8}"
+        f"{'decode':>6} {'floor':>5} {'÷floor':>6} | {'speedup':>7} | {'PSNR px':>7} {'sent':>6} {'base→jpg':>8}"
     )
     for row in rows:
-        floor = "    -" if row.get("floor_s") is None else f"{row['floor_s'] * 1000:5.0f}"
+        if row.get("floor_s") is None:
+            floor = "    -      -"
+        else:
+            floor = f"{row['floor_s'] * 1000:5.0f} {row['ours_s'][1] / row['floor_s']:5.2f}x"
         print(
             f"{row['source']:24} {row['size']:>9} | {ms(row['baseline_s'])} | {ms(row['ours_s'])} | "
             f"{row['decode_s'] * 1000:6.0f} {floor} | {row['speedup']:6.2f}x | {row['psnr_pixels']:7.2f} "
@@ -233,12 +293,15 @@ def print_table(rows: list[dict[str, Any]], runs: int) -> None:
     print(
         "decode: median ms of the JPEG decode alone at the scale prepare_reference uses; "
         "floor: median ms of a 1/8-scale decode, the least any decoder here can do; "
+        "÷floor: prepare_reference's median over the floor; "
         "PSNR px: our pixels (lossless run) vs the baseline's; sent: the JPEG we send vs the "
         "baseline; base→jpg: the baseline's pixels through the same JPEG encoder (encoder loss alone)"
     )
     print(
-        f"goal (issue 4, for the 24 MP JPEGs): >= {GOAL_SPEEDUP:g}x faster (median) than the "
-        f"baseline at PSNR px >= {GOAL_PSNR:g} dB"
+        f"goal (issue 4, for the 24 MP JPEGs), PSNR px >= {GOAL_PSNR:g} dB everywhere and: where "
+        f"the size has the photo's orientation, >= {GOAL_SPEEDUP:g}x faster (median) than the "
+        f"baseline; where the orientations differ, at most {GOAL_FLOOR:g}x the 1/8-scale decode "
+        "floor measured in the same run"
     )
     for row in rows:
         if row["goal_row"]:
