@@ -85,11 +85,17 @@ DEADLINE_SLACK = 0.01
 class Deadline:
     """An overall time limit on ``clock``: no send, sleep or retry of a flow runs past it.
 
-    ``describe`` is called when the limit is reached and gives the message of the
-    `APITimeoutError` raised then, so it can tell the latest state of what was waited for.
+    ``describe(cause)`` is called when the limit is reached and gives the message of the
+    `APITimeoutError` raised then, so it can tell the latest state of what was waited for;
+    ``cause`` is the failure of the last attempt, if it failed.
     """
 
-    def __init__(self, at: float, clock: Callable[[], float], describe: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        at: float,
+        clock: Callable[[], float],
+        describe: Callable[[Exception | None], str],
+    ) -> None:
         self.at = at
         """The moment it passes, on ``clock``."""
         self._clock = clock
@@ -99,31 +105,36 @@ class Deadline:
         """Seconds left (negative once the deadline has passed)."""
         return self.at - self._clock()
 
-    def error(self) -> APITimeoutError:
+    def error(self, cause: Exception | None = None) -> APITimeoutError:
         """The `APITimeoutError` to raise now that the deadline has passed."""
-        return APITimeoutError(self._describe())
+        return APITimeoutError(self._describe(cause))
 
-    def check(self) -> float:
+    def check(self, cause: Exception | None = None) -> float:
         """Seconds left; raises `APITimeoutError` when none are."""
         left = self.left()
         if left <= 0:
-            raise self.error()
+            raise self.error(cause)
         return left
 
-    def sleep(self, seconds: float) -> Generator[Action, Any, None]:
-        """Sleep ``seconds``, or only the time left and then raise `APITimeoutError`."""
-        left = self.check()
+    def sleep(self, seconds: float, cause: Exception | None = None) -> Generator[Action, Any, None]:
+        """Sleep ``seconds``, or only the time left and then raise `APITimeoutError`.
+
+        ``cause``: why the flow sleeps (the failure it will retry), named if the deadline comes.
+        """
+        left = self.check(cause)
         if seconds >= left:
             yield Sleep(left)
-            raise self.error()
+            raise self.error(cause)
         yield Sleep(seconds)
 
 
-def _pause(seconds: float, deadline: Deadline | None) -> Generator[Action, Any, None]:
+def _pause(
+    seconds: float, deadline: Deadline | None, cause: Exception
+) -> Generator[Action, Any, None]:
     if deadline is None:
         yield Sleep(seconds)
     else:
-        yield from deadline.sleep(seconds)
+        yield from deadline.sleep(seconds, cause)
 
 
 def request_flow(
@@ -137,14 +148,15 @@ def request_flow(
     attempt = 0
     while True:
         send = Send(spec) if deadline is None else Send(spec, timeout=deadline.check())
+        failure: Exception
         try:
             response: httpx.Response = yield send
         except APIConnectionError as exc:
             if deadline is not None and deadline.left() < DEADLINE_SLACK:
-                raise deadline.error() from exc  # the capped timeout fired
+                raise deadline.error(exc) from exc  # the capped timeout fired
             if not policy.should_retry(attempt, None):
                 raise
-            delay = policy.delay(attempt)
+            failure, delay = exc, policy.delay(attempt)
         else:
             if response.status_code < 400:
                 return response
@@ -154,8 +166,9 @@ def request_flow(
             delay = policy.delay(attempt, parse_retry_after(response.headers))
             if delay is None:
                 raise error
+            failure = error
         assert delay is not None
-        yield from _pause(delay, deadline)
+        yield from _pause(delay, deadline, failure)
         attempt += 1
 
 
@@ -175,12 +188,12 @@ def parsed_flow(
         response = yield from request_flow(spec, policy, deadline)
         try:
             return parse(spec, response)
-        except APIConnectionError:
+        except APIConnectionError as exc:
             if not policy.should_retry(attempt, None):
                 raise
             delay = policy.delay(attempt)
             assert delay is not None
-            yield from _pause(delay, deadline)
+            yield from _pause(delay, deadline, exc)
             attempt += 1
 
 
@@ -378,18 +391,17 @@ def wait_flow(
     tracker = PollTracker(policy=poll, started=started)
     spec = build_retrieve(video_id)
     last: Video | None = None
-    unusable: APIConnectionError | None = None
 
-    def describe() -> str:
+    def describe(cause: Exception | None) -> str:
         if last is None:
-            state = f"no answer about video {video_id} within {poll.deadline:g} s"
+            state = f"no state of video {video_id} received within {poll.deadline:g} s"
         else:
             state = (
                 f"video {video_id} is still {last.status.value} at {last.progress}% after "
                 f"{poll.deadline:g} s"
             )
-        if unusable is not None:
-            state += f" (the last answer was unusable: {unusable})"
+        if cause is not None:
+            state += f" (last attempt: {cause})"
         return (
             f"{state}; the job keeps running on the server: wait for it again "
             f"(client.wait({video_id!r}, timeout=…)) or resume it (sora_widgets.resume())"
@@ -401,12 +413,12 @@ def wait_flow(
         response = yield from request_flow(spec, policy, deadline)
         try:
             video, hint = parse_video_with_hint(spec, response)
-        except APIConnectionError as exc:
-            unusable, streak = exc, streak + 1
+        except APIConnectionError as exc:  # not a video: poll on, backing off, till the deadline
+            streak += 1
             backoff = poll.tail_interval * poll.stall_factor ** (streak - 1)
-            yield from deadline.sleep(min(backoff, poll.max_interval))
+            yield from deadline.sleep(min(backoff, poll.max_interval), exc)
             continue
-        unusable, streak, last = None, 0, video
+        streak, last = 0, video
         now = clock()
         tracker.observe(now, video.progress, hint)
         if on_update is not None:

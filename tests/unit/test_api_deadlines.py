@@ -175,7 +175,10 @@ def test_wait_with_default_retries_ends_by_its_deadline(name: str) -> None:
 
 def test_a_retry_sleep_is_clipped_to_the_time_left() -> None:
     driver = FakeDriver(SHAPES["429 with Retry-After: 60"])
-    with pytest.raises(APITimeoutError, match="no answer about video video_1 within 5 s"):
+    with pytest.raises(
+        APITimeoutError,
+        match=r"no state of video video_1 received within 5 s \(last attempt: Error 429",
+    ):
         driver.run(wait_flow("video_1", PATIENT, PollPolicy(deadline=DEADLINE), driver.clock))
     assert driver.actions == [("send", DEADLINE), ("sleep", pytest.approx(DEADLINE - 0.05))]
 
@@ -215,7 +218,9 @@ def test_a_timeout_after_progress_names_the_last_state() -> None:
 )
 def test_parsed_flow_with_a_deadline_stops_retrying_at_it(name: str) -> None:
     driver = FakeDriver(SHAPES[name])
-    deadline = Deadline(DEADLINE, driver.clock, lambda: "out of time")
+    deadline = Deadline(
+        DEADLINE, driver.clock, lambda cause: f"out of time after {type(cause).__name__}"
+    )
     flow = parsed_flow(build_retrieve("video_1"), PATIENT, parse_video, deadline)
     with pytest.raises(APITimeoutError, match="out of time"):
         driver.run(flow)
@@ -230,13 +235,13 @@ def test_request_flow_without_a_deadline_is_unchanged() -> None:
 
 def test_deadline_sleep_raises_after_the_time_left() -> None:
     now = [0.0]
-    deadline = Deadline(2.0, lambda: now[0], lambda: "done")
+    deadline = Deadline(2.0, lambda: now[0], lambda cause: "done")
     sleeper = deadline.sleep(5.0)
     assert next(sleeper) == Sleep(2.0)
     now[0] = 2.0
     with pytest.raises(APITimeoutError, match="done"):
         next(sleeper)
-    assert list(Deadline(9.0, lambda: now[0], lambda: "").sleep(1.0)) == [Sleep(1.0)]
+    assert list(Deadline(9.0, lambda: now[0], lambda cause: "").sleep(1.0)) == [Sleep(1.0)]
 
 
 # -- the clients put the time left on each request -----------------------------------------------
