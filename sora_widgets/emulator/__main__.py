@@ -50,26 +50,65 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port; 0 picks a free one (default 8000)")
-    parser.add_argument("--profile", default="openai", choices=PROFILE_NAMES,
-                        help="which service to play (default openai: the official contract)")
-    parser.add_argument("--job-seconds", type=float, default=10.0,
-                        help="how long a job takes from create to completed (default 10)")
-    parser.add_argument("--api-key", default=None,
-                        help="accept only this bearer key (default: any non-empty key)")
-    parser.add_argument("--max-running", type=int, default=None,
-                        help="unfinished jobs allowed per key; beyond it create answers 429")
-    parser.add_argument("--fault", action="append", type=_fault, default=[], metavar="RULE",
-                        help="inject faults (see below); repeatable")
-    parser.add_argument("--fault-seed", type=int, default=0, help="seed of the fault dice (default 0)")
-    parser.add_argument("--data-dir", default=None,
-                        help="render cache and uploads (default: a folder under the temp dir)")
-    parser.add_argument("--content-ttl", type=float, default=3600.0,
-                        help="seconds from completion until content expires (default 3600)")
-    parser.add_argument("--blocked-word", action="append", default=None, metavar="WORD",
-                        help="prompts with this word fail with moderation_blocked; repeatable")
-    parser.add_argument("--render", default="process", choices=("process", "thread", "inline"),
-                        help="where clips render (default: a worker process)")
+    parser.add_argument(
+        "--port", type=int, default=8000, help="port; 0 picks a free one (default 8000)"
+    )
+    parser.add_argument(
+        "--profile",
+        default="openai",
+        choices=PROFILE_NAMES,
+        help="which service to play (default openai: the official contract)",
+    )
+    parser.add_argument(
+        "--job-seconds",
+        type=float,
+        default=10.0,
+        help="how long a job takes from create to completed (default 10)",
+    )
+    parser.add_argument(
+        "--api-key", default=None, help="accept only this bearer key (default: any non-empty key)"
+    )
+    parser.add_argument(
+        "--max-running",
+        type=int,
+        default=None,
+        help="unfinished jobs allowed per key; beyond it create answers 429",
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        type=_fault,
+        default=[],
+        metavar="RULE",
+        help="inject faults (see below); repeatable",
+    )
+    parser.add_argument(
+        "--fault-seed", type=int, default=0, help="seed of the fault dice (default 0)"
+    )
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="render cache and uploads (default: a folder under the temp dir)",
+    )
+    parser.add_argument(
+        "--content-ttl",
+        type=float,
+        default=3600.0,
+        help="seconds from completion until content expires (default 3600)",
+    )
+    parser.add_argument(
+        "--blocked-word",
+        action="append",
+        default=None,
+        metavar="WORD",
+        help="prompts with this word fail with moderation_blocked; repeatable",
+    )
+    parser.add_argument(
+        "--render",
+        default="process",
+        choices=("process", "thread", "inline"),
+        help="where clips render (default: a worker process)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no access log")
     return parser
 
@@ -103,8 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         sock = bind_socket(args.host, args.port)
     except OSError as exc:
-        print(f"sora-emulator: cannot listen on {args.host}:{args.port}: {exc.strerror}",
-              file=sys.stderr)
+        print(
+            f"sora-emulator: cannot listen on {args.host}:{args.port}: {exc.strerror}",
+            file=sys.stderr,
+        )
         return 2
     port = sock.getsockname()[1]
     shown = f"[{args.host}]" if ":" in args.host else args.host

@@ -441,8 +441,11 @@ def _start_job(
             except BaseException as exc:  # the job reports it
                 job.render_done(None, f"{type(exc).__name__}: {exc}", clock())
                 return
-            paths = {"video": result.video, "thumbnail": result.thumbnail,
-                     "spritesheet": result.spritesheet}
+            paths = {
+                "video": result.video,
+                "thumbnail": result.thumbnail,
+                "spritesheet": result.spritesheet,
+            }
             job.render_done(paths, None, clock())
 
         state.renders.submit(spec).add_done_callback(finished)
@@ -506,13 +509,16 @@ def _probe_video(data: bytes, uploads: Path) -> _Probe | None:
     return _Probe(str(path), width & ~1, height & ~1, max(1, round(length)))
 
 
-async def _video_source(state: EmulatorState, value: object, action: str) -> tuple[Job | None, _Probe]:
+async def _video_source(
+    state: EmulatorState, value: object, action: str
+) -> tuple[Job | None, _Probe]:
     """A source video given as ``{"id": …}`` or as an uploaded file."""
     if isinstance(value, Mapping):
         unknown = [k for k in value if k != "id"]
         if unknown:
             raise bad_request(
-                f"Unknown parameter: 'video.{unknown[0]}'.", param=f"video.{unknown[0]}",
+                f"Unknown parameter: 'video.{unknown[0]}'.",
+                param=f"video.{unknown[0]}",
                 code="unknown_parameter",
             )
         job = _completed_source(state, value.get("id"), action)
@@ -524,7 +530,8 @@ async def _video_source(state: EmulatorState, value: object, action: str) -> tup
         probe = await asyncio.to_thread(_probe_video, value.data, state.uploads_dir)
         if probe is None:
             raise bad_request(
-                "Invalid file 'video': the video could not be decoded.", param="video",
+                "Invalid file 'video': the video could not be decoded.",
+                param="video",
                 code="invalid_value",
             )
         return None, probe
@@ -567,8 +574,14 @@ async def create_video(request: Request, state: EmulatorState, call: Call) -> Re
         reference = upload.data
     _check_running_limit(state, call.owner)
     job = _start_job(
-        state, call, prompt=prompt, model=model, size=size, seconds=seconds,
-        reference=reference, extra=extra,
+        state,
+        call,
+        prompt=prompt,
+        model=model,
+        size=size,
+        seconds=seconds,
+        reference=reference,
+        extra=extra,
     )
     return _video(job, state)
 
@@ -601,7 +614,9 @@ async def retrieve_video(request: Request, state: EmulatorState, call: Call) -> 
         raise _not_found(video_id)
     if job.snapshot(state.clock()).is_terminal:
         return _video(job, state)
-    return _video(job, state, **{"openai-poll-after-ms": str(state.settings.resolved_poll_after_ms)})
+    return _video(
+        job, state, **{"openai-poll-after-ms": str(state.settings.resolved_poll_after_ms)}
+    )
 
 
 async def delete_video(request: Request, state: EmulatorState, call: Call) -> Response:
@@ -634,7 +649,8 @@ async def video_content(request: Request, state: EmulatorState, call: Call) -> R
     snap = job.snapshot(now)
     if snap.status == "failed":
         raise bad_request(
-            f"Video {video_id} failed; it has no content.", param="video_id",
+            f"Video {video_id} failed; it has no content.",
+            param="video_id",
             code="invalid_video_status",
         )
     if snap.status != "completed" or job.render_paths is None:
@@ -677,7 +693,7 @@ def _range_start(header: str | None, total: int) -> int | None:
     """The first byte of an open or closed ``bytes=N-`` range inside the body, else None."""
     if not header or not header.startswith("bytes=") or "," in header:
         return None
-    first = header[len("bytes="):].split("-", 1)[0].strip()
+    first = header[len("bytes=") :].split("-", 1)[0].strip()
     if not first.isdigit() or int(first) >= total:
         return None
     return int(first)
@@ -693,8 +709,15 @@ async def remix_video(request: Request, state: EmulatorState, call: Call) -> Res
     _check_running_limit(state, call.owner)
     assert source.render_paths is not None
     job = _start_job(
-        state, call, prompt=prompt, model=source.model, size=source.size, seconds=source.seconds,
-        source_video=source.render_paths["video"], remixed_from=source.id, extra=extra,
+        state,
+        call,
+        prompt=prompt,
+        model=source.model,
+        size=source.size,
+        seconds=source.seconds,
+        source_video=source.render_paths["video"],
+        remixed_from=source.id,
+        extra=extra,
     )
     return _video(job, state)
 
@@ -707,9 +730,12 @@ async def edit_video(request: Request, state: EmulatorState, call: Call) -> Resp
     source, probe = await _video_source(state, body.values.get("video"), "edited")
     _check_running_limit(state, call.owner)
     job = _start_job(
-        state, call, prompt=prompt,
+        state,
+        call,
+        prompt=prompt,
         model=source.model if source else state.profile.default_model,
-        size=f"{probe.width}x{probe.height}", seconds=str(probe.seconds),
+        size=f"{probe.width}x{probe.height}",
+        seconds=str(probe.seconds),
         source_video=probe.path,
     )
     return _video(job, state)
@@ -722,7 +748,8 @@ async def extend_video(request: Request, state: EmulatorState, call: Call) -> Re
     prompt = check_prompt(body.values.get("prompt"))
     if "seconds" not in body.values:
         raise bad_request(
-            "Missing required parameter: 'seconds'.", param="seconds",
+            "Missing required parameter: 'seconds'.",
+            param="seconds",
             code="missing_required_parameter",
         )
     seconds = check_seconds(
@@ -731,9 +758,12 @@ async def extend_video(request: Request, state: EmulatorState, call: Call) -> Re
     source, probe = await _video_source(state, body.values.get("video"), "extended")
     _check_running_limit(state, call.owner)
     job = _start_job(
-        state, call, prompt=prompt,
+        state,
+        call,
+        prompt=prompt,
         model=source.model if source else state.profile.default_model,
-        size=f"{probe.width}x{probe.height}", seconds=str(probe.seconds + int(seconds)),
+        size=f"{probe.width}x{probe.height}",
+        seconds=str(probe.seconds + int(seconds)),
         source_video=probe.path,
     )
     return _video(job, state)
@@ -755,7 +785,8 @@ async def create_character(request: Request, state: EmulatorState, call: Call) -
     check_upload_type(video, "video", VIDEO_TYPES)
     if await asyncio.to_thread(_probe_video, video.data, state.uploads_dir) is None:
         raise bad_request(
-            "Invalid file 'video': the video could not be decoded.", param="video",
+            "Invalid file 'video': the video could not be decoded.",
+            param="video",
             code="invalid_value",
         )
     character = Character(new_character_id(), name, int(state.clock()))

@@ -72,9 +72,7 @@ async def read_fields(request: Request, max_bytes: int) -> Fields:
     try:
         if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
             try:
-                form = await request.form(
-                    max_files=100, max_fields=1000, max_part_size=max_bytes
-                )
+                form = await request.form(max_files=100, max_fields=1000, max_part_size=max_bytes)
             except BodyTooLarge:
                 raise
             except Exception as exc:  # starlette raises HTTPException/MultiPartException
@@ -86,9 +84,7 @@ async def read_fields(request: Request, max_bytes: int) -> Fields:
             for key, value in form.multi_items():
                 if isinstance(value, UploadFile):
                     data = await value.read()
-                    items.append(
-                        (key, Upload(value.filename, value.content_type, data))
-                    )
+                    items.append((key, Upload(value.filename, value.content_type, data)))
                 else:
                     items.append((key, value))
             await form.close()
@@ -109,9 +105,7 @@ async def read_fields(request: Request, max_bytes: int) -> Fields:
                 code="invalid_json",
             ) from None
         if not isinstance(data, dict):
-            raise ServiceError(
-                400, "The JSON body must be an object.", code="invalid_json"
-            )
+            raise ServiceError(400, "The JSON body must be an object.", code="invalid_json")
         return Fields(data, is_json=True)
     raise ServiceError(
         400,

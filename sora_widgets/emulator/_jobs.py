@@ -17,8 +17,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Character", "Job", "JobSnapshot", "JobStore", "new_character_id", "new_video_id",
-           "progress_curve"]
+__all__ = [
+    "Character",
+    "Job",
+    "JobSnapshot",
+    "JobStore",
+    "new_character_id",
+    "new_video_id",
+    "progress_curve",
+]
 
 MODERATION_MESSAGE = "Your request was blocked by our moderation system."
 FAILURE_MESSAGE = "Video generation failed. Please try again."
@@ -135,7 +142,9 @@ class Job:
         fail_time = self.fail_time
         if fail_time is not None and elapsed >= fail_time:
             progress = 0 if self.fail_code == "moderation_blocked" else self._progress(fail_time)
-            message = MODERATION_MESSAGE if self.fail_code == "moderation_blocked" else FAILURE_MESSAGE
+            message = (
+                MODERATION_MESSAGE if self.fail_code == "moderation_blocked" else FAILURE_MESSAGE
+            )
             return JobSnapshot(
                 "failed",
                 progress,
@@ -158,8 +167,9 @@ class Job:
                 )
             expires = finished if self.expire_at_completion else finished + self.content_ttl
             return JobSnapshot("completed", 100, finished, expires, None)
-        return JobSnapshot("in_progress", max(1, self._progress(min(elapsed, self.duration))),
-                           None, None, None)
+        return JobSnapshot(
+            "in_progress", max(1, self._progress(min(elapsed, self.duration))), None, None, None
+        )
 
     def _progress(self, elapsed: float) -> int:
         span = self.duration - self.queue_time
@@ -200,8 +210,12 @@ class Character:
 
     def to_dict(self) -> dict[str, Any]:
         """The character as the service sends it."""
-        return {"id": self.id, "object": "character", "name": self.name,
-                "created_at": self.created_at}
+        return {
+            "id": self.id,
+            "object": "character",
+            "name": self.name,
+            "created_at": self.created_at,
+        }
 
 
 class JobStore:

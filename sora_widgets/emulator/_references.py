@@ -91,9 +91,12 @@ async def _from_url(url: str, name: str, timeout: float, max_bytes: int) -> Uplo
         )
 
     try:
-        async with httpx.AsyncClient(
-            timeout=timeout, follow_redirects=True, max_redirects=3, trust_env=False
-        ) as client, client.stream("GET", url) as response:
+        async with (
+            httpx.AsyncClient(
+                timeout=timeout, follow_redirects=True, max_redirects=3, trust_env=False
+            ) as client,
+            client.stream("GET", url) as response,
+        ):
             if response.status_code != 200:
                 raise failed(f"the server answered {response.status_code}")
             declared = response.headers.get("content-length")

@@ -149,7 +149,7 @@ def _rgb_to_yuv420(rgb: npt.NDArray[Any]) -> tuple[npt.NDArray[Any], ...]:
     v = 128 + 0.4392 * r - 0.3678 * g - 0.0714 * b
 
     def half(p: npt.NDArray[Any]) -> npt.NDArray[Any]:
-        out: npt.NDArray[Any] = (p[0::2, 0::2] + p[1::2, 0::2] + p[0::2, 1::2] + p[1::2, 1::2])
+        out: npt.NDArray[Any] = p[0::2, 0::2] + p[1::2, 0::2] + p[0::2, 1::2] + p[1::2, 1::2]
         return out * 0.25
 
     def u8(p: npt.NDArray[Any]) -> npt.NDArray[Any]:

@@ -105,8 +105,9 @@ class EmulatorHandle:
     Use it as a context manager to stop the server on exit.
     """
 
-    def __init__(self, app: Starlette, server: Any, thread: threading.Thread, host: str,
-                 port: int) -> None:
+    def __init__(
+        self, app: Starlette, server: Any, thread: threading.Thread, host: str, port: int
+    ) -> None:
         self.app = app
         self._server = server
         self._thread = thread

@@ -169,7 +169,9 @@ def _all_seconds(profile: Profile) -> list[str]:
     return sorted(out, key=int)
 
 
-def check_model(value: object, profile: Profile, rules: ServiceRules) -> tuple[str, ModelSpec | None]:
+def check_model(
+    value: object, profile: Profile, rules: ServiceRules
+) -> tuple[str, ModelSpec | None]:
     """``(model name as given, its spec)``; the spec is None for an open model on a lenient profile."""
     if value is None:
         value = profile.default_model

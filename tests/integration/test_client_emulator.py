@@ -97,7 +97,9 @@ def test_server_messages_arrive_in_the_real_envelope(emulator: EmulatorHandle) -
         assert "Supported values are: '720x1280', '1280x720'" in info.value.message
         assert info.value.param == "size" and info.value.request_id
         with pytest.raises(BadRequestError, match="Inpaint image must match"):
-            client.create(prompt="x", size="1280x720", input_reference=png_bytes(640, 480), validate=False)
+            client.create(
+                prompt="x", size="1280x720", input_reference=png_bytes(640, 480), validate=False
+            )
         with pytest.raises(BadRequestError, match=r"Invalid value: '10'"):
             client.create(prompt="x", seconds="10", validate=False)
 
@@ -113,7 +115,9 @@ def test_wrong_key_is_401_and_key_is_not_shown(emulator_factory: EmulatorFactory
     with pytest.raises(AuthenticationError) as info:
         client_for(emulator).retrieve("video_1")
     assert "sk-test-key" not in str(info.value)
-    assert SoraClient(base_url=emulator.base_url, api_key="sk-right-key-123456").list_page().data == ()
+    assert (
+        SoraClient(base_url=emulator.base_url, api_key="sk-right-key-123456").list_page().data == ()
+    )
 
 
 def test_moderation_failure_raises_with_hint(emulator_factory: EmulatorFactory) -> None:
@@ -146,7 +150,9 @@ def test_create_dropped_after_send_is_not_billed_twice(emulator_factory: Emulato
 
 def test_relay_profile_sends_watermark_and_url_reference(emulator_factory: EmulatorFactory) -> None:
     emulator = emulator_factory(profile="relay")
-    data_url = "data:image/png;base64," + __import__("base64").b64encode(png_bytes(1280, 720)).decode()
+    data_url = (
+        "data:image/png;base64," + __import__("base64").b64encode(png_bytes(1280, 720)).decode()
+    )
     with SoraClient(base_url=emulator.base_url, api_key="k", profile="relay") as client:
         video = client.create(
             prompt="x", size="1280x720", input_reference=data_url, extra_body={"watermark": False}

@@ -13,8 +13,19 @@ import httpx
 
 def test_cli_starts_prints_url_serves_and_logs_without_the_key(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "sora_widgets.emulator", "--port", "0", "--api-key", "sk-cli-secret",
-         "--job-seconds", "1", "--data-dir", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "sora_widgets.emulator",
+            "--port",
+            "0",
+            "--api-key",
+            "sk-cli-secret",
+            "--job-seconds",
+            "1",
+            "--data-dir",
+            str(tmp_path),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -29,7 +40,10 @@ def test_cli_starts_prints_url_serves_and_logs_without_the_key(tmp_path: Path) -
         headers = {"Authorization": "Bearer sk-cli-secret"}
         created = httpx.post(f"{base_url}/videos", headers=headers, data={"prompt": "cli"})
         assert created.status_code == 200
-        assert httpx.get(f"{base_url}/videos", headers={"Authorization": "Bearer no"}).status_code == 401
+        assert (
+            httpx.get(f"{base_url}/videos", headers={"Authorization": "Bearer no"}).status_code
+            == 401
+        )
     finally:
         os.kill(process.pid, signal.SIGINT)
         _, stderr = process.communicate(timeout=10)
@@ -41,6 +55,9 @@ def test_cli_starts_prints_url_serves_and_logs_without_the_key(tmp_path: Path) -
 def test_cli_help_documents_faults() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "sora_widgets.emulator", "--help"],
-        capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert "ROUTE:ACTION[:PROBABILITY]" in result.stdout and "--job-seconds" in result.stdout

@@ -32,6 +32,7 @@ def _error(response: httpx.Response) -> dict[str, Any]:
 
 def test_validation_messages_match_the_service(emulator: EmulatorHandle) -> None:
     with client(emulator) as http:
+
         def post(**fields: Any) -> dict[str, Any]:
             response = http.post("/videos", json=fields)
             assert response.status_code == 400, response.text
@@ -44,19 +45,26 @@ def test_validation_messages_match_the_service(emulator: EmulatorHandle) -> None
             "instead."
         )
         unknown = post(prompt="x", duration="8")
-        assert unknown["message"] == "Unknown parameter: 'duration'." and unknown["param"] == "duration"
+        assert (
+            unknown["message"] == "Unknown parameter: 'duration'."
+            and unknown["param"] == "duration"
+        )
         assert post(prompt="x", model="sora-2", size="1792x1024")["param"] == "size"
         assert post(prompt="x", model="veo-3")["param"] == "model"
         assert post(prompt="x", watermark=False)["message"] == "Unknown parameter: 'watermark'."
 
-        text_ref = http.post("/videos", files={"prompt": (None, "x"),
-                                               "input_reference": (None, "https://x/y.png")})
+        text_ref = http.post(
+            "/videos", files={"prompt": (None, "x"), "input_reference": (None, "https://x/y.png")}
+        )
         assert _error(text_ref)["message"] == (
             "Invalid type for 'input_reference': expected a file, but got a string instead."
         )
         assert _error(text_ref)["code"] == "invalid_type"
-        octet = http.post("/videos", data={"prompt": "x", "size": "720x1280"},
-                          files={"input_reference": ("r", png(720, 1280), "application/octet-stream")})
+        octet = http.post(
+            "/videos",
+            data={"prompt": "x", "size": "720x1280"},
+            files={"input_reference": ("r", png(720, 1280), "application/octet-stream")},
+        )
         assert _error(octet)["message"] == (
             "Invalid file 'input_reference': unsupported mimetype ('application/octet-stream'). "
             "Supported file formats are 'image/jpeg', 'image/png', and 'image/webp'."
@@ -72,9 +80,21 @@ def test_life_cycle_queued_progress_completed_with_poll_header(emulator_factory:
         video = create(http)
         assert video["status"] == "queued" and video["progress"] == 0
         assert len(video["id"]) == len("video_") + 48
-        assert set(video) >= {"id", "object", "model", "status", "progress", "created_at",
-                              "completed_at", "expires_at", "prompt", "size", "seconds",
-                              "remixed_from_video_id", "error"}
+        assert set(video) >= {
+            "id",
+            "object",
+            "model",
+            "status",
+            "progress",
+            "created_at",
+            "completed_at",
+            "expires_at",
+            "prompt",
+            "size",
+            "seconds",
+            "remixed_from_video_id",
+            "error",
+        }
         seen: list[tuple[str, int]] = []
         while True:
             response = http.get(f"/videos/{video['id']}")
@@ -168,7 +188,9 @@ def test_auth_with_and_without_a_configured_key(emulator_factory: Any) -> None:
     open_door = emulator_factory()
     with httpx.Client(base_url=open_door.base_url) as http:
         missing = http.get("/videos")
-        assert missing.status_code == 401 and "didn't provide an API key" in _error(missing)["message"]
+        assert (
+            missing.status_code == 401 and "didn't provide an API key" in _error(missing)["message"]
+        )
         assert http.get("/videos", headers={"Authorization": "Bearer anything"}).status_code == 200
     locked = emulator_factory(api_key="sk-right")
     with httpx.Client(base_url=locked.base_url) as http:
@@ -182,15 +204,21 @@ def test_auth_with_and_without_a_configured_key(emulator_factory: Any) -> None:
 def test_body_over_the_limit_is_413(emulator_factory: Any) -> None:
     handle = emulator_factory(max_body_bytes=10_000)
     with client(handle) as http:
-        big = http.post("/videos", data={"prompt": "x"},
-                        files={"input_reference": ("r.png", b"0" * 20_000, "image/png")})
+        big = http.post(
+            "/videos",
+            data={"prompt": "x"},
+            files={"input_reference": ("r.png", b"0" * 20_000, "image/png")},
+        )
         assert big.status_code == 413
         assert _error(big)["code"] == "request_too_large"
 
         def chunks() -> Any:
             for _ in range(30):
                 yield b'{"prompt": "' + b"x" * 1000
-        streamed = http.post("/videos", content=chunks(), headers={"content-type": "application/json"})
+
+        streamed = http.post(
+            "/videos", content=chunks(), headers={"content-type": "application/json"}
+        )
         assert streamed.status_code == 413
 
 
@@ -199,14 +227,19 @@ def test_bracketed_multipart_keys_and_json_object_reference(emulator: EmulatorHa
 
     data_url = "data:image/png;base64," + base64.b64encode(png(720, 1280)).decode()
     with client(emulator) as http:
-        form = http.post("/videos", files={"prompt": (None, PROMPT),
-                                           "input_reference[image_url]": (None, data_url)})
+        form = http.post(
+            "/videos",
+            files={"prompt": (None, PROMPT), "input_reference[image_url]": (None, data_url)},
+        )
         assert form.status_code == 200, form.text
-        as_json = http.post("/videos", json={"prompt": PROMPT,
-                                             "input_reference": {"image_url": data_url}})
+        as_json = http.post(
+            "/videos", json={"prompt": PROMPT, "input_reference": {"image_url": data_url}}
+        )
         assert as_json.status_code == 200, as_json.text
-        wrong = http.post("/videos", files={"prompt": (None, PROMPT),
-                                            "input_reference[file_id]": (None, "file-123")})
+        wrong = http.post(
+            "/videos",
+            files={"prompt": (None, PROMPT), "input_reference[file_id]": (None, "file-123")},
+        )
         assert wrong.status_code == 400 and "file-123" in _error(wrong)["message"]
         assert wait_terminal(http, form.json()["id"])["status"] == "completed"
 
@@ -217,32 +250,47 @@ def test_edits_extensions_and_characters(emulator: EmulatorHandle) -> None:
         wait_terminal(http, source["id"])
         mp4 = http.get(f"/videos/{source['id']}/content").content
 
-        edit = http.post("/videos/edits", json={"prompt": "Make it snow", "video": {"id": source["id"]}})
+        edit = http.post(
+            "/videos/edits", json={"prompt": "Make it snow", "video": {"id": source["id"]}}
+        )
         assert edit.status_code == 200, edit.text
-        bracketed = http.post("/videos/edits", files={"prompt": (None, "Make it rain"),
-                                                      "video[id]": (None, source["id"])})
+        bracketed = http.post(
+            "/videos/edits",
+            files={"prompt": (None, "Make it rain"), "video[id]": (None, source["id"])},
+        )
         assert bracketed.status_code == 200, bracketed.text
-        uploaded = http.post("/videos/edits", data={"prompt": "Upload edit"},
-                             files={"video": ("clip.mp4", mp4, "video/mp4")})
+        uploaded = http.post(
+            "/videos/edits",
+            data={"prompt": "Upload edit"},
+            files={"video": ("clip.mp4", mp4, "video/mp4")},
+        )
         assert uploaded.status_code == 200, uploaded.text
         assert uploaded.json()["size"] == "720x1280" and uploaded.json()["seconds"] == "4"
 
-        extension = http.post("/videos/extensions",
-                              json={"prompt": "And then", "seconds": "4", "video": {"id": source["id"]}})
+        extension = http.post(
+            "/videos/extensions",
+            json={"prompt": "And then", "seconds": "4", "video": {"id": source["id"]}},
+        )
         assert extension.status_code == 200, extension.text
         assert extension.json()["seconds"] == "8"
         done = wait_terminal(http, extension.json()["id"])
         assert done["status"] == "completed"
         assert_video(http.get(f"/videos/{done['id']}/content").content, "720x1280", "8")
 
-        character = http.post("/videos/characters", data={"name": "Calico"},
-                              files={"video": ("clip.mp4", mp4, "video/mp4")})
+        character = http.post(
+            "/videos/characters",
+            data={"name": "Calico"},
+            files={"video": ("clip.mp4", mp4, "video/mp4")},
+        )
         assert character.status_code == 200, character.text
         body = character.json()
         assert body["id"].startswith("char_") and body["name"] == "Calico"
         assert http.get(f"/videos/characters/{body['id']}").json()["name"] == "Calico"
-        long_name = http.post("/videos/characters", data={"name": "x" * 81},
-                              files={"video": ("clip.mp4", mp4, "video/mp4")})
+        long_name = http.post(
+            "/videos/characters",
+            data={"name": "x" * 81},
+            files={"video": ("clip.mp4", mp4, "video/mp4")},
+        )
         assert long_name.status_code == 400 and _error(long_name)["param"] == "name"
         assert http.get("/videos/characters/char_nope").status_code == 404
 
@@ -253,8 +301,10 @@ def test_moderation_blocks_configured_words(emulator_factory: Any) -> None:
         video = create(http, prompt="A Forbidden scene")
         failed = wait_terminal(http, video["id"])
         assert failed["status"] == "failed"
-        assert failed["error"] == {"code": "moderation_blocked",
-                                   "message": "Your request was blocked by our moderation system."}
+        assert failed["error"] == {
+            "code": "moderation_blocked",
+            "message": "Your request was blocked by our moderation system.",
+        }
         assert http.delete(f"/videos/{video['id']}").status_code == 200
 
 

@@ -42,23 +42,36 @@ def test_relay_takes_url_strings_data_urls_watermark_and_integer_seconds(
     try:
         relay = emulator_factory(profile="relay")
         with client(relay) as http:
-            by_url = http.post("/videos", json={"prompt": PROMPT, "seconds": 4,
-                                                "input_reference": f"{images}/ref.png",
-                                                "watermark": False})
+            by_url = http.post(
+                "/videos",
+                json={
+                    "prompt": PROMPT,
+                    "seconds": 4,
+                    "input_reference": f"{images}/ref.png",
+                    "watermark": False,
+                },
+            )
             assert by_url.status_code == 200, by_url.text
             assert by_url.json()["watermark"] is False and by_url.json()["seconds"] == "4"
             data_url = "data:image/png;base64," + base64.b64encode(png(720, 1280)).decode()
-            by_form = http.post("/videos", files={"prompt": (None, PROMPT),
-                                                  "input_reference": (None, data_url),
-                                                  "watermark": (None, "true")})
+            by_form = http.post(
+                "/videos",
+                files={
+                    "prompt": (None, PROMPT),
+                    "input_reference": (None, data_url),
+                    "watermark": (None, "true"),
+                },
+            )
             assert by_form.status_code == 200, by_form.text
-            wrong_size = http.post("/videos", json={"prompt": PROMPT,
-                                                    "input_reference": f"{images}/small.png"})
+            wrong_size = http.post(
+                "/videos", json={"prompt": PROMPT, "input_reference": f"{images}/small.png"}
+            )
             assert wrong_size.json()["error"]["message"] == (
                 "Inpaint image must match the requested width and height"
             )
-            missing = http.post("/videos", json={"prompt": PROMPT,
-                                                 "input_reference": f"{images}/nope.png"})
+            missing = http.post(
+                "/videos", json={"prompt": PROMPT, "input_reference": f"{images}/nope.png"}
+            )
             assert missing.status_code == 400 and "404" in missing.json()["error"]["message"]
             done = wait_terminal(http, by_url.json()["id"])
             assert done["status"] == "completed"

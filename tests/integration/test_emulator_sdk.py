@@ -82,13 +82,18 @@ def test_sdk_bad_size_seconds_and_reference_raise_the_real_messages(sdk: OpenAI)
     )
     with pytest.raises(openai.BadRequestError) as bad_seconds:
         sdk.videos.create(prompt=PROMPT, seconds="10")  # type: ignore[arg-type]
-    assert _message(bad_seconds.value) == "Invalid value: '10'. Supported values are: '4', '8', and '12'."
+    assert (
+        _message(bad_seconds.value)
+        == "Invalid value: '10'. Supported values are: '4', '8', and '12'."
+    )
     assert bad_seconds.value.param == "seconds"
     with pytest.raises(openai.BadRequestError) as bad_reference:
         sdk.videos.create(
             prompt=PROMPT, size="1280x720", input_reference=("ref.png", png(640, 360), "image/png")
         )
-    assert _message(bad_reference.value) == "Inpaint image must match the requested width and height"
+    assert (
+        _message(bad_reference.value) == "Inpaint image must match the requested width and height"
+    )
 
 
 def test_sdk_reference_becomes_the_first_frame(sdk: OpenAI) -> None:

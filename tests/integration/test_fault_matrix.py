@@ -172,4 +172,6 @@ def matrix_markdown() -> str:
 
 def test_the_documented_table_matches_the_tests() -> None:
     doc = Path(__file__).resolve().parents[2] / "docs" / "fault-matrix.md"
-    assert doc.read_text() == matrix_markdown(), "regenerate docs/fault-matrix.md from matrix_markdown()"
+    assert doc.read_text() == matrix_markdown(), (
+        "regenerate docs/fault-matrix.md from matrix_markdown()"
+    )

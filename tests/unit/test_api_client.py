@@ -238,7 +238,9 @@ def test_create_with_malformed_answer_is_reconciled() -> None:
 
 def test_malformed_read_is_retried() -> None:
     server, sleeps = Server(), []
-    server.on("GET /v1/videos/video_1", lambda r: httpx.Response(200, content=b"<html>"), ok(video()))
+    server.on(
+        "GET /v1/videos/video_1", lambda r: httpx.Response(200, content=b"<html>"), ok(video())
+    )
     assert make_client(server, sleeps).retrieve("video_1").id == "video_1"
     assert len(sleeps) == 1
 
@@ -256,7 +258,9 @@ def test_download_refuses_an_html_page_as_content(tmp_path: Path) -> None:
     server, sleeps = Server(), []
     server.on(
         "GET /v1/videos/video_1/content",
-        lambda r: httpx.Response(200, content=b"<html>login</html>", headers={"content-type": "text/html"}),
+        lambda r: httpx.Response(
+            200, content=b"<html>login</html>", headers={"content-type": "text/html"}
+        ),
         range_server(b"real video", []),
     )
     path = make_client(server, sleeps).download("video_1", tmp_path)

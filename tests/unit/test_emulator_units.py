@@ -30,7 +30,8 @@ def test_fault_specs_parse_and_print_back() -> None:
 
 
 @pytest.mark.parametrize(
-    "spec", ["retrieve", "nowhere:500", "create:418", "create:500:2", "create:fail=3", "list:script="]
+    "spec",
+    ["retrieve", "nowhere:500", "create:418", "create:500:2", "create:fail=3", "list:script="],
 )
 def test_bad_fault_specs_say_what_is_wrong(spec: str) -> None:
     with pytest.raises(FaultSpecError, match="ROUTE:ACTION"):
@@ -40,11 +41,16 @@ def test_bad_fault_specs_say_what_is_wrong(spec: str) -> None:
 def test_fault_plan_scripts_then_stops_and_seeds_reproduce() -> None:
     plan = FaultPlan(["create:script=503,ok,500"])
     assert [str(a) if a else None for a in (plan.pick("create") for _ in range(4))] == [
-        "503", None, "500", None
+        "503",
+        None,
+        "500",
+        None,
     ]
     assert plan.pick("list") is None
-    dice = [[FaultPlan(["*:500:0.5"], seed=s).pick("list") is not None for _ in range(1)]
-            for s in range(30)]
+    dice = [
+        [FaultPlan(["*:500:0.5"], seed=s).pick("list") is not None for _ in range(1)]
+        for s in range(30)
+    ]
     assert any(d[0] for d in dice) and not all(d[0] for d in dice)
     one, two = FaultPlan(["list:500:0.5"], seed=3), FaultPlan(["list:500:0.5"], seed=3)
     assert [one.pick("list") for _ in range(30)] == [two.pick("list") for _ in range(30)]
@@ -61,21 +67,43 @@ def test_progress_curve_is_monotonic_uneven_and_bounded() -> None:
 
 
 def test_job_moves_through_its_life_on_a_clock() -> None:
-    job = Job(id="video_x", owner="o", model="sora-2", size="720x1280", seconds="4", prompt="p",
-              created_at=1000.0, duration=10.0, content_ttl=3600.0)
+    job = Job(
+        id="video_x",
+        owner="o",
+        model="sora-2",
+        size="720x1280",
+        seconds="4",
+        prompt="p",
+        created_at=1000.0,
+        duration=10.0,
+        content_ttl=3600.0,
+    )
     assert job.snapshot(1000.0).status == "queued"
     assert job.snapshot(1005.0).status == "in_progress"
     assert job.snapshot(1011.0).status == "in_progress"  # render not finished yet
     job.render_done({"video": "v", "thumbnail": "t", "spritesheet": "s"}, None, 1012.0)
     done = job.snapshot(1013.0)
     assert (done.status, done.progress, done.completed_at, done.expires_at) == (
-        "completed", 100, 1012.0, 4612.0
+        "completed",
+        100,
+        1012.0,
+        4612.0,
     )
-    blocked = Job(id="video_y", owner="o", model="sora-2", size="720x1280", seconds="4",
-                  prompt="p", created_at=0.0, duration=10.0, content_ttl=1.0,
-                  fail_code="moderation_blocked")
+    blocked = Job(
+        id="video_y",
+        owner="o",
+        model="sora-2",
+        size="720x1280",
+        seconds="4",
+        prompt="p",
+        created_at=0.0,
+        duration=10.0,
+        content_ttl=1.0,
+        fail_code="moderation_blocked",
+    )
     assert blocked.snapshot(10.0).error == {
-        "code": "moderation_blocked", "message": "Your request was blocked by our moderation system."
+        "code": "moderation_blocked",
+        "message": "Your request was blocked by our moderation system.",
     }
 
 
@@ -107,7 +135,9 @@ def test_messages_list_values_like_the_service() -> None:
 
 def test_bracketed_keys_nest() -> None:
     assert nest([("prompt", "p"), ("input_reference[image_url]", "u"), ("video[id]", "v")]) == {
-        "prompt": "p", "input_reference": {"image_url": "u"}, "video": {"id": "v"}
+        "prompt": "p",
+        "input_reference": {"image_url": "u"},
+        "video": {"id": "v"},
     }
 
 
@@ -118,7 +148,9 @@ def test_settings_defaults_and_import_stays_light() -> None:
     settings = EmulatorSettings()
     assert settings.profile == "openai" and settings.api_key is None
     assert settings.with_(job_seconds=1).resolved_poll_after_ms == 100
-    code = ("import sys, sora_widgets.emulator; "
-            "print(any(m in sys.modules for m in ('av', 'starlette', 'uvicorn', 'numpy')))")
+    code = (
+        "import sys, sora_widgets.emulator; "
+        "print(any(m in sys.modules for m in ('av', 'starlette', 'uvicorn', 'numpy')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
