@@ -53,6 +53,7 @@ class Settings:
 
     @property
     def running_limit(self) -> int | None:
+        """Jobs allowed to run at once on this provider (``max_running``, else the profile's)."""
         return self.max_running if self.max_running is not None else self.profile.max_running
 
     def client_key(self) -> tuple[str, str | None, str, float | None]:

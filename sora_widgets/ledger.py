@@ -124,6 +124,7 @@ class LedgerRow:
 
     @property
     def finished(self) -> bool:
+        """True when the job needs no more following (a final `JobStatus`)."""
         return self.status in FINISHED
 
 
@@ -222,6 +223,7 @@ class Ledger:
 
     @property
     def schema_version(self) -> int:
+        """The ledger file's schema version (after migration: `SCHEMA_VERSION`)."""
         with self._lock:
             row = self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
         return int(row[0] or 0)
@@ -392,6 +394,7 @@ class Ledger:
         return float(row[0] or 0.0)
 
     def count(self) -> int:
+        """How many jobs the ledger holds, of every provider."""
         with self._lock:
             return int(self._conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
 

@@ -141,10 +141,12 @@ class Reference:
 
     @property
     def width(self) -> int:
+        """Width in pixels of the encoded image."""
         return self.size[0]
 
     @property
     def height(self) -> int:
+        """Height in pixels of the encoded image."""
         return self.size[1]
 
     @property
