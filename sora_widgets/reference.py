@@ -843,6 +843,16 @@ def _who(name: str | None) -> str:
     return f"reference {_short(name, 80)!r}" if name else "the reference image"
 
 
+@dataclass
+class _Raw:
+    """Where an encoded image's bytes come from: exactly one of ``data``, ``path``, ``stream``."""
+
+    label: str | None
+    data: bytes | None = None
+    path: pathlib.Path | None = None
+    stream: BinaryIO | None = None
+
+
 def _open(source: Any, *, name: str | None, max_pixels: int) -> _Opened:
     """Open any supported source lazily (headers only) and run the safety checks."""
     if isinstance(source, Image.Image):
@@ -853,99 +863,113 @@ def _open(source: Any, *, name: str | None, max_pixels: int) -> _Opened:
         image = _from_array(source, name)
         _check_pixels(image.size, name, max_pixels)
         return _Opened(image, name, owned=False)
-
-    data: bytes | None = None
-    path: pathlib.Path | None = None
-    stream: BinaryIO | None = None
-    label = name
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        data = bytes(source)
-    elif isinstance(source, str) and source.lower().startswith(("http://", "https://")):
-        data, url_name = _fetch(source)
-        label = name or url_name
-    elif isinstance(source, str) and source.lower().startswith("data:"):
-        data = _decode_data_url(source, name)
-    elif isinstance(source, str) and _URL_SCHEME.match(source):
-        scheme = source.split("://", 1)[0]
-        raise ReferenceImageError(
-            f"reference URL scheme {scheme!r} is not fetched (only http and https); "
-            "download the image and pass the file"
-        )
-    elif isinstance(source, (str, os.PathLike)):
-        path = pathlib.Path(source)
-        label = name or path.name
-    elif isinstance(source, Mapping) and "content" in source:
-        data = bytes(source["content"])
-        label = name or (str(source["name"]) if source.get("name") else None)
-    elif (
+    if (
         isinstance(source, Sequence)
+        and not isinstance(source, (str, bytes, bytearray))
         and len(source) == 1
         and isinstance(source[0], Mapping)
         and "content" in source[0]
     ):
-        return _open(source[0], name=name, max_pixels=max_pixels)
-    elif hasattr(source, "read"):
-        label = name or _basename(getattr(source, "name", None))
-        seekable = getattr(source, "seekable", None)
-        if callable(seekable) and seekable():
-            stream = source
-        else:
-            data = source.read()
-            if not isinstance(data, (bytes, bytearray)):
-                raise ReferenceImageError(
-                    f"{_who(label)} is a text stream; open the file in binary mode ('rb')"
-                )
-            data = bytes(data)
-    else:
+        source = source[0]  # a FileUpload's value: a tuple of one entry
+    raw = _raw(source, name)
+    stream, owned = _stream(raw)
+    return _decode(stream, owned, raw.label, max_pixels)
+
+
+def _raw(source: Any, name: str | None) -> _Raw:
+    """Sort a non-image source into bytes, a path or a seekable stream (nothing decoded yet)."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return _Raw(name, data=bytes(source))
+    if isinstance(source, str):
+        lowered = source.lower()
+        if lowered.startswith(("http://", "https://")):
+            data, url_name = _fetch(source)
+            return _Raw(name or url_name, data=data)
+        if lowered.startswith("data:"):
+            return _Raw(name, data=_decode_data_url(source, name))
+        if _URL_SCHEME.match(source):
+            scheme = source.split("://", 1)[0]
+            raise ReferenceImageError(
+                f"reference URL scheme {scheme!r} is not fetched (only http and https); "
+                "download the image and pass the file"
+            )
+    if isinstance(source, (str, os.PathLike)):
+        path = pathlib.Path(source)
+        return _Raw(name or path.name, path=path)
+    if isinstance(source, Mapping) and "content" in source:
+        label = name or (str(source["name"]) if source.get("name") else None)
+        return _Raw(label, data=bytes(source["content"]))
+    if hasattr(source, "read"):
+        return _raw_stream(source, name or _basename(getattr(source, "name", None)))
+    raise ReferenceImageError(
+        f"reference of type {type(source).__name__} is not something an image can be read "
+        "from (give a path, bytes, a binary file, a PIL image, a numpy array, a FileUpload "
+        "entry or an http(s) URL)"
+    )
+
+
+def _raw_stream(source: Any, label: str | None) -> _Raw:
+    seekable = getattr(source, "seekable", None)
+    if callable(seekable) and seekable():
+        return _Raw(label, stream=source)
+    data = source.read()
+    if not isinstance(data, (bytes, bytearray)):
         raise ReferenceImageError(
-            f"reference of type {type(source).__name__} is not something an image can be read "
-            "from (give a path, bytes, a binary file, a PIL image, a numpy array, a FileUpload "
-            "entry or an http(s) URL)"
+            f"{_who(label)} is a text stream; open the file in binary mode ('rb')"
         )
+    return _Raw(label, data=bytes(data))
 
+
+def _stream(raw: _Raw) -> tuple[BinaryIO, BinaryIO | None]:
+    """A readable stream of the raw source, and the one to close afterwards (a file we opened)."""
+    if raw.path is None:
+        if raw.data is not None:
+            return io.BytesIO(raw.data), None
+        assert raw.stream is not None
+        return raw.stream, None
+    who = _who(raw.label)
+    if not raw.path.exists():
+        raise ReferenceImageError(f"{who} does not exist ({str(raw.path)!r}); check the path")
+    if raw.path.is_dir():
+        raise ReferenceImageError(f"{who} is a folder, not an image file")
+    try:
+        owned = raw.path.open("rb")
+    except OSError as exc:
+        raise ReferenceImageError(f"{who} could not be opened: {exc.strerror}") from exc
+    return owned, owned
+
+
+def _decode(
+    stream: BinaryIO, owned: BinaryIO | None, label: str | None, max_pixels: int
+) -> _Opened:
+    """Open the image's header (Pillow is lazy) and check its format and size; closes ``owned``
+    on any refusal."""
     who = _who(label)
-    owned_stream: BinaryIO | None = None
-    if path is not None:
-        if not path.exists():
-            raise ReferenceImageError(f"{who} does not exist ({str(path)!r}); check the path")
-        if path.is_dir():
-            raise ReferenceImageError(f"{who} is a folder, not an image file")
-        try:
-            owned_stream = path.open("rb")
-        except OSError as exc:
-            raise ReferenceImageError(f"{who} could not be opened: {exc.strerror}") from exc
-        stream = owned_stream
-    elif data is not None:
-        stream = io.BytesIO(data)
-    assert stream is not None
-
     head = stream.read(2048)
     stream.seek(-len(head), io.SEEK_CUR)
-    if not head:
-        if owned_stream is not None:
-            owned_stream.close()
-        raise ReferenceImageError(f"{who} is empty (0 bytes); choose another file")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(stream)
-    except Image.DecompressionBombError as exc:
-        if owned_stream is not None:
-            owned_stream.close()
-        raise ReferenceImageError(
-            f"{who} is too large to decode safely ({exc}); shrink it first"
-        ) from exc
-    except Exception as exc:
-        if owned_stream is not None:
-            owned_stream.close()
-        raise ReferenceImageError(f"{who} {_sniff_reason(head)}") from exc
-    opened = _Opened(image, label, owned=True, stream=owned_stream)
-    if image.format not in _READABLE_FORMATS:
-        opened.close()
-        raise ReferenceImageError(
-            f"{who} is a {image.format} file, which is not read here; export it as PNG or JPEG"
-        )
+        if not head:
+            raise ReferenceImageError(f"{who} is empty (0 bytes); choose another file")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                image = Image.open(stream)
+        except Image.DecompressionBombError as exc:
+            raise ReferenceImageError(
+                f"{who} is too large to decode safely ({exc}); shrink it first"
+            ) from exc
+        except Exception as exc:
+            raise ReferenceImageError(f"{who} {_sniff_reason(head)}") from exc
+    except ReferenceImageError:
+        if owned is not None:
+            owned.close()
+        raise
+    opened = _Opened(image, label, owned=True, stream=owned)
     try:
+        if image.format not in _READABLE_FORMATS:
+            raise ReferenceImageError(
+                f"{who} is a {image.format} file, which is not read here; export it as PNG or JPEG"
+            )
         _check_pixels(image.size, label, max_pixels)
     except ReferenceImageError:
         opened.close()
