@@ -75,7 +75,7 @@ def find_job(ident: str, settings: Settings | None = None) -> Job:
     """
     settings = settings or resolve_settings()
     runner = Runner.get()
-    live = runner.known(ident)
+    live = _known(runner, ident, settings)
     if live is not None:
         return live
     row = ledger_for(settings).find(ident)
@@ -83,12 +83,22 @@ def find_job(ident: str, settings: Settings | None = None) -> Job:
         raise ValidationError(
             f"no job {ident!r} in the ledger for {settings.provider} (see %sora list)", param="id"
         )
-    live = runner.known(row.id)
+    live = _known(runner, row.id, settings)
     if live is not None:
         return live
     job = job_from_row(row, settings)
     runner.remember(job)
     return job
+
+
+def _known(runner: Runner, video_id: str, settings: Settings) -> Job | None:
+    """The live handle of ``video_id`` if it was made with this provider and key (another key's
+    job is never handed out)."""
+    live = runner.known(video_id)
+    if live is None:
+        return None
+    same = live.settings.provider == settings.provider and live.settings.api_key == settings.api_key
+    return live if same else None
 
 
 def _created(job: Job) -> str:
@@ -228,7 +238,7 @@ def resume(
     for row in ledger.unfinished(provider=settings.base_url):
         if row.pending or row.id in following:
             continue
-        job = runner.known(row.id) or job_from_row(row, settings)
+        job = _known(runner, row.id, settings) or job_from_row(row, settings)
         if (
             row.expires_at is not None
             and row.expires_at <= time.time()

@@ -46,9 +46,9 @@ def runner() -> Iterator[Runner]:
 
 
 def settings_for(emulator: EmulatorHandle, tmp_path: Path, **kwargs: object) -> Settings:
+    kwargs.setdefault("api_key", "sk-test")
     return resolve_settings(
         base_url=emulator.base_url,
-        api_key="sk-test",
         profile="openai",
         output_dir=tmp_path / "out",
         ledger_path=tmp_path / "ledger.sqlite3",
@@ -158,6 +158,8 @@ def test_finished_jobs_leave_the_runner_and_release_their_reference(
     assert job.request.input_reference is None  # the bytes are given back
     assert job.request.reference_sha256 == sha and sha is not None
     assert job.id is not None and find_job(job.id, settings) is job  # still found while held
+    other_key = settings_for(emulator, tmp_path, api_key="sk-someone-else")
+    assert find_job(job.id, other_key) is not job  # another key never gets this key's handle
 
 
 def test_a_locked_ledger_holds_up_no_polling(
