@@ -172,17 +172,11 @@ def _data_url(path: Path, mime: str) -> str:
 
 
 def small_poster(path: Path, width: int = 320) -> str:
-    """A data URL of a small JPEG of ``path`` (≈10 KB), so saved notebooks stay small."""
-    import io
+    """A data URL of a small JPEG of ``path`` (about 10 KB), so saved notebooks stay small;
+    ``""`` if the file is not a readable image."""
+    from .media import poster_data_url
 
-    from PIL import Image
-
-    with Image.open(path) as opened:
-        image = opened.convert("RGB")
-    image.thumbnail((width, width * 4))
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=70, optimize=True)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return poster_data_url(path, width) or ""
 
 
 def video_fallback(job: Job, *, embed: bool | None = None) -> dict[str, Any]:

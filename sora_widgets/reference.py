@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal, TypeAlias
 
 from PIL import Image, ImageColor, ImageDraw, ImageFilter, ImageFont
 
+from ._units import human_bytes
 from .api import ReferenceImageError, ValidationError, parse_size
 
 if TYPE_CHECKING:
@@ -203,7 +204,7 @@ class Reference:
         name = _short(self.source_name or "image", 60)
         return (
             f"{name} {sw}×{sh} → {w}×{h} ({self.fit}), "
-            f"{self.format.upper()} {_human_bytes(len(self.data))}"
+            f"{self.format.upper()} {human_bytes(len(self.data))}"
         )
 
     def __repr__(self) -> str:
@@ -212,7 +213,7 @@ class Reference:
         name = repr(self.source_name) if self.source_name else "<image>"
         return (
             f"<Reference {name} {sw}x{sh} -> {w}x{h} {self.fit}, "
-            f"{self.mime_type}, {_human_bytes(len(self.data))}>"
+            f"{self.mime_type}, {human_bytes(len(self.data))}>"
         )
 
 
@@ -806,8 +807,8 @@ def _encode(
             return data, "png", None
         if format == "png" or keeps_alpha:
             raise ReferenceImageError(
-                f"{who} is {_human_bytes(len(data))} as PNG, over max_bytes="
-                f"{max_bytes} ({_human_bytes(max_bytes)}); use format='jpeg' or 'webp', "
+                f"{who} is {human_bytes(len(data))} as PNG, over max_bytes="
+                f"{max_bytes} ({human_bytes(max_bytes)}); use format='jpeg' or 'webp', "
                 "or raise max_bytes"
             )
         kind = "jpeg"
@@ -825,7 +826,7 @@ def _encode(
         if len(data) <= max_bytes:
             return data, kind, quality
     raise ReferenceImageError(
-        f"{who} is still {_human_bytes(len(data))} as {kind.upper()} at quality "
+        f"{who} is still {human_bytes(len(data))} as {kind.upper()} at quality "
         f"{_JPEG_QUALITIES[-1]}, over max_bytes={max_bytes}; raise max_bytes"
     )
 
@@ -1085,15 +1086,15 @@ def _fetch(url: str) -> tuple[bytes, str | None]:
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > URL_MAX_BYTES:
                 raise ReferenceImageError(
-                    f"{who} is {_human_bytes(int(declared))}, over the download limit of "
-                    f"{_human_bytes(URL_MAX_BYTES)}; download and shrink it first"
+                    f"{who} is {human_bytes(int(declared))}, over the download limit of "
+                    f"{human_bytes(URL_MAX_BYTES)}; download and shrink it first"
                 )
             buf = bytearray()
             for chunk in response.iter_bytes():
                 buf += chunk
                 if len(buf) > URL_MAX_BYTES:
                     raise ReferenceImageError(
-                        f"{who} is over the download limit of {_human_bytes(URL_MAX_BYTES)}; "
+                        f"{who} is over the download limit of {human_bytes(URL_MAX_BYTES)}; "
                         "download and shrink it first"
                     )
                 if time.monotonic() > deadline:
@@ -1157,7 +1158,7 @@ def _render_preview(ref: Reference) -> bytes:
     w, h = ref.size
     labels = [
         [f"source {sw}x{sh}", _short(ref.source_name or ref.source_format or "image", 34)],
-        [f"sent {w}x{h} {ref.fit}", f"{ref.format.upper()} {_human_bytes(len(ref.data))}"],
+        [f"sent {w}x{h} {ref.fit}", f"{ref.format.upper()} {human_bytes(len(ref.data))}"],
     ]
     if source is None:
         labels = labels[1:]
@@ -1208,11 +1209,3 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _human_bytes(count: int) -> str:
-    if count < 1000:
-        return f"{count} B"
-    if count < 1_000_000:
-        return f"{count / 1000:.1f} kB"
-    return f"{count / 1_000_000:.1f} MB"
