@@ -140,10 +140,11 @@ def delete(job: Job) -> concurrent.futures.Future[None]:
     """Delete the video on the provider; the job becomes ``deleted`` (local files are kept)."""
     video_id = _created(job)
     runner = Runner.get()
+    ledger = ledger_for(job.settings)
 
     async def work() -> None:
         await runner.client(job.settings).delete(video_id)
-        runner.write(ledger_for(job.settings), "update", video_id, status=JobStatus.DELETED.value)
+        runner.write(ledger, "update", video_id, status=JobStatus.DELETED.value)
         job._changed(status=JobStatus.DELETED, message="deleted on the provider (local files kept)")
         await runner.flushed()
 
@@ -156,6 +157,7 @@ def refresh(job: Job) -> concurrent.futures.Future[Job]:
     A completed job whose video is on disk stays ``completed``."""
     video_id = _created(job)
     runner = Runner.get()
+    ledger = ledger_for(job.settings)
 
     async def work() -> Job:
         video = await runner.client(job.settings).retrieve(video_id)
@@ -164,13 +166,7 @@ def refresh(job: Job) -> concurrent.futures.Future[Job]:
         if status == JobStatus.DOWNLOADING and on_disk is not None and on_disk.exists():
             status = JobStatus.COMPLETED
         message = f"{video.error.code}: {video.error.message}" if video.error else ""
-        runner.write(
-            ledger_for(job.settings),
-            "update",
-            video_id,
-            status=status.value,
-            progress=video.progress,
-        )
+        runner.write(ledger, "update", video_id, status=status.value, progress=video.progress)
         job._changed(video=video, status=status, progress=video.progress, message=message)
         await runner.flushed()
         return job

@@ -303,21 +303,20 @@ class Runner:
 
     def submit(self, job: Job) -> Job:
         """Create ``job`` on its provider and follow it to the end (returns at once)."""
+        ledger = Ledger.shared(job.settings.ledger_path)  # opened here, never on the loop
         self._track(job)
-        self.run(self._create_and_follow(job))
+        self.run(self._create_and_follow(job, ledger))
         return job
 
     def follow(self, job: Job) -> Job:
         """Follow a job that already exists on the server (``job.id`` set); returns at once."""
+        ledger = Ledger.shared(job.settings.ledger_path)
         self._track(job)
-        self.run(self._resume(job))
+        self.run(self._resume(job, ledger))
         return job
 
-    async def _create_and_follow(self, job: Job) -> None:
-        from ._plan import ledger_for
-
+    async def _create_and_follow(self, job: Job, ledger: Ledger) -> None:
         settings = job.settings
-        ledger = ledger_for(settings)
         slot = _Slot(self._slots_of(settings))
 
         def waiting(running: int) -> None:
@@ -491,10 +490,7 @@ class Runner:
 
     # -- resuming ------------------------------------------------------------------------------
 
-    async def _resume(self, job: Job) -> None:
-        from ._plan import ledger_for
-
-        ledger = ledger_for(job.settings)
+    async def _resume(self, job: Job, ledger: Ledger) -> None:
         slot = _Slot(self._slots_of(job.settings))
         try:
             await slot.take()
