@@ -103,7 +103,7 @@ def _thumbnail(row: LedgerRow) -> bytes | None:
     path = row.thumbnail_path
     if not path or not Path(path).exists():
         return None
-    return poster_jpeg(path, THUMBNAIL_PX)
+    return poster_jpeg(path, THUMBNAIL_PX, THUMBNAIL_PX)
 
 
 class HistoryGallery(w.VBox):  # type: ignore[misc]
