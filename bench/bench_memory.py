@@ -292,6 +292,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )
     )
     status = "met" if s["met"] else "NOT met"
+    first_reading = next(r for r in s["series"] if r["jobs"] >= s["first"])
+    last_reading = s["series"][-1]
+    if first_reading["malloc_used_kib"] is not None:
+        used = last_reading["malloc_used_kib"] - first_reading["malloc_used_kib"]
+        kept = last_reading["malloc_free_kib"] - first_reading["malloc_free_kib"]
+        extra_jobs = max(1, s["jobs"] - s["first"])
+        print(
+            f"\nfrom {s['first']} to {s['jobs']} jobs glibc's bytes in use changed by "
+            f"{used / 1024:+.1f} MiB ({used / extra_jobs:+.1f} KiB per job) and the freed bytes it "
+            f"keeps in its arenas by {kept / 1024:+.1f} MiB; RSS by "
+            f"{(s['rss_last_kib'] - s['rss_first_kib']) / 1024:+.1f} MiB"
+        )
     print(
         f"\nRSS after {s['jobs']} jobs {_mib(s['rss_last_kib'])} MiB vs "
         f"{_mib(s['rss_first_kib'])} MiB after {s['first']}: {s['ratio']:.3f} x, "
