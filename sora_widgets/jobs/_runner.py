@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import collections
 import concurrent.futures
 import contextlib
 import dataclasses
@@ -141,7 +142,7 @@ class Runner:
         self._clients: dict[tuple[str, str | None, str, float | None], AsyncSoraClient] = {}
         self._slots: dict[str, _Slots] = {}
         self._following: set[str] = set()
-        self._durations: dict[tuple[str, str, str, str], list[float]] = {}
+        self._durations: dict[tuple[str, str, str, str], collections.deque[float]] = {}
         self._active: dict[int, Job] = {}
         self._known: weakref.WeakValueDictionary[str, Job] = weakref.WeakValueDictionary()
         self._lock = threading.Lock()
@@ -459,7 +460,8 @@ class Runner:
             delay = tracker.next_delay(now)
         if fresh and video.status is VideoStatus.COMPLETED:
             assert tracker.started is not None
-            self._durations.setdefault(kind, []).append(clock() - tracker.started)
+            seen = self._durations.setdefault(kind, collections.deque(maxlen=9))
+            seen.append(clock() - tracker.started)
         if video.status is VideoStatus.FAILED:
             error = VideoFailedError(video, hint=failure_hint(video))
             self.write(
@@ -485,7 +487,7 @@ class Runner:
         seen = self._durations.get(kind)
         if not seen:
             return None
-        recent = sorted(seen[-9:])
+        recent = sorted(seen)
         return recent[len(recent) // 2]
 
     # -- resuming ------------------------------------------------------------------------------
