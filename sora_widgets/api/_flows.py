@@ -396,9 +396,9 @@ def wait_flow(
         if last is None:
             state = f"no state of video {video_id} received within {poll.deadline:g} s"
         else:
+            where = "" if last.progress is None else f" at {last.progress}%"
             state = (
-                f"video {video_id} is still {last.status.value} at {last.progress}% after "
-                f"{poll.deadline:g} s"
+                f"video {video_id} is still {last.status_label}{where} after {poll.deadline:g} s"
             )
         if cause is not None:
             state += f" (last attempt: {cause})"

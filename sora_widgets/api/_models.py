@@ -23,7 +23,12 @@ __all__ = [
 
 
 class VideoStatus(enum.StrEnum):
-    """Where a job stands; unknown statuses from a gateway parse as ``UNKNOWN``."""
+    """Where a job stands.
+
+    Gateways speak other words (``processing``, ``pending``, ``running``, ``IN_QUEUE``,
+    ``SUCCEEDED``…): `parse` reads the common ones as the contract's four; anything else is
+    ``UNKNOWN`` and the word itself is kept in `Video.status_text`.
+    """
 
     QUEUED = "queued"
     IN_PROGRESS = "in_progress"
@@ -38,14 +43,53 @@ class VideoStatus(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: object) -> VideoStatus:
-        """The status named by ``value``; anything unknown is ``UNKNOWN``, never an error."""
-        try:
-            return cls(str(value))
-        except ValueError:
+        """The status named by ``value`` (any case, gateway words included); else ``UNKNOWN``.
+
+        Never an error: an unfamiliar word is ``UNKNOWN``, shown to the user as itself.
+        """
+        if value is None:
             return cls.UNKNOWN
+        word = str(value).strip().lower().replace("-", "_").replace(" ", "_")
+        try:
+            return cls(word)
+        except ValueError:
+            return _STATUS_WORDS.get(word, cls.UNKNOWN)
 
     def __str__(self) -> str:
         return self.value
+
+
+_STATUS_WORDS: Mapping[str, VideoStatus] = MappingProxyType(
+    {
+        **dict.fromkeys(
+            ("pending", "in_queue", "queueing", "queue", "waiting", "submitted", "throttled"),
+            VideoStatus.QUEUED,
+        ),
+        **dict.fromkeys(
+            (
+                "processing",
+                "running",
+                "generating",
+                "preparing",
+                "starting",
+                "started",
+                "rendering",
+                "active",
+                "inprogress",
+            ),
+            VideoStatus.IN_PROGRESS,
+        ),
+        **dict.fromkeys(
+            ("succeeded", "success", "successful", "complete", "done", "finished"),
+            VideoStatus.COMPLETED,
+        ),
+        **dict.fromkeys(
+            ("fail", "failure", "error", "errored", "cancelled", "canceled", "rejected"),
+            VideoStatus.FAILED,
+        ),
+    }
+)
+"""Gateway and provider status words (lower case) and the contract status each means."""
 
 
 def _opt_str(value: object) -> str | None:
@@ -101,17 +145,23 @@ _VIDEO_FIELDS = frozenset(
 
 @dataclass(frozen=True)
 class Video:
-    """A video job as the server describes it. Immutable; compare snapshots to see change."""
+    """A video job as the server describes it. Immutable; compare snapshots to see change.
+
+    Gateways send less than the spec: ``progress``, ``size``, ``seconds`` and ``created_at`` may
+    be None, and ``status_text`` keeps the status word as sent (``processing``, ``RUNNING``…).
+    """
 
     id: str
-    """The server's id, e.g. ``video_`` + 48 hex characters. Not safe as a file name as is."""
+    """The server's id, e.g. ``video_`` + 48 hex characters, or a gateway's ~280-character one.
+    Not safe as a file name as is: use `safe_filename`."""
     status: VideoStatus
-    """queued, in_progress, completed or failed (``UNKNOWN`` for anything else)."""
-    progress: int = 0
-    """Approximate percentage, clamped to 0–100."""
+    """queued, in_progress, completed or failed (``UNKNOWN`` for a word the kit does not know)."""
+    progress: int | None = None
+    """Approximate percentage, clamped to 0–100; None when the server did not say (show elapsed
+    time then, never "0 %")."""
     model: str | None = None
     size: str | None = None
-    """``WxH`` in pixels, e.g. ``1280x720``."""
+    """``WxH`` in pixels, e.g. ``1280x720``; None when a gateway leaves it out."""
     seconds: str | None = None
     """Length in seconds, as the string the API uses (for extensions, the stitched total)."""
     prompt: str | None = None
@@ -125,16 +175,27 @@ class Video:
     object: str = "video"
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     """Fields this version of the contract does not know, kept as sent."""
+    status_text: str = ""
+    """The status word exactly as the server sent it (``""`` if it sent none): show this to a
+    user when ``status`` is ``UNKNOWN``."""
+    gateway_cost: float | None = None
+    """The cost in US dollars the gateway reported for the request that returned this state
+    (LiteLLM's ``x-litellm-response-cost`` header), or None when it reported none."""
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Video:
-        """Parse a Video, tolerating omitted nullables and keeping unknown fields."""
-        progress = _opt_int(data.get("progress")) or 0
+    def from_dict(cls, data: Mapping[str, Any], *, gateway_cost: float | None = None) -> Video:
+        """Parse a Video, tolerating omitted or null fields and keeping unknown ones.
+
+        ``gateway_cost`` is the cost a gateway reported beside the body (see `parse_video`).
+        """
+        progress = _opt_int(data.get("progress"))
+        raw_status = data.get("status")
         return cls(
             id=str(data.get("id") or ""),
             object=str(data.get("object") or "video"),
-            status=VideoStatus.parse(data.get("status")),
-            progress=max(0, min(100, progress)),
+            status=VideoStatus.parse(raw_status),
+            status_text="" if raw_status is None else str(raw_status),
+            progress=None if progress is None else max(0, min(100, progress)),
             model=_opt_str(data.get("model")),
             size=_opt_str(data.get("size")),
             seconds=_opt_str(data.get("seconds")),
@@ -145,15 +206,19 @@ class Video:
             remixed_from_video_id=_opt_str(data.get("remixed_from_video_id")),
             error=VideoError.from_dict(data.get("error")),
             extra=_frozen({k: v for k, v in data.items() if k not in _VIDEO_FIELDS}),
+            gateway_cost=gateway_cost,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The wire form, with every field of the spec present (nulls included) and extras kept."""
+        """The wire form, with every field of the spec present (nulls included) and extras kept.
+
+        ``status`` is the contract's word when the kit knows the server's, else the server's own.
+        """
         out: dict[str, Any] = {
             "id": self.id,
             "object": self.object,
             "model": self.model,
-            "status": self.status.value,
+            "status": self.status_label,
             "progress": self.progress,
             "created_at": self.created_at,
             "completed_at": self.completed_at,
@@ -175,6 +240,13 @@ class Video:
         return self.status.is_terminal
 
     @property
+    def status_label(self) -> str:
+        """The status to show a user: the contract's word, or the server's own for ``UNKNOWN``."""
+        if self.status is VideoStatus.UNKNOWN and self.status_text:
+            return self.status_text
+        return self.status.value
+
+    @property
     def width_height(self) -> tuple[int, int] | None:
         """``(width, height)`` parsed from ``size``, or None."""
         if not self.size or "x" not in self.size:
@@ -187,7 +259,7 @@ class Video:
 
     def __repr__(self) -> str:
         return (
-            f"Video(id={self.id!r}, status={self.status.value!r}, progress={self.progress}, "
+            f"Video(id={self.id!r}, status={self.status_label!r}, progress={self.progress}, "
             f"model={self.model!r}, size={self.size!r}, seconds={self.seconds!r})"
         )
 

@@ -54,11 +54,15 @@ class PollTracker:
     expected: float | None = None
     """Typical duration of similar jobs (seconds), if known: the first poll aims just before it."""
 
-    def observe(self, now: float, progress: int, hint_ms: str | float | None = None) -> None:
-        """Record one retrieve: its time, the progress, and the server's poll-after hint (ms)."""
+    def observe(self, now: float, progress: int | None, hint_ms: str | float | None = None) -> None:
+        """Record one retrieve: its time, the progress, and the server's poll-after hint (ms).
+
+        ``progress`` None (a gateway that does not say) counts as no movement: there is no trend
+        to follow, so the delay grows with the job's age, as while a job is queued.
+        """
         if self.started is None:
             self.started = now
-        self.samples.append((now, max(0, min(100, int(progress)))))
+        self.samples.append((now, 0 if progress is None else max(0, min(100, int(progress)))))
         self.hint = _parse_hint(hint_ms)
 
     def expired(self, now: float) -> bool:

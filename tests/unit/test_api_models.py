@@ -91,3 +91,62 @@ def test_list_and_deleted() -> None:
 def test_repr_is_short() -> None:
     video = Video.from_dict(json.loads(FAILED))
     assert "moderation" not in repr(video) and "video_1" in repr(video)
+
+
+# -- statuses as gateways send them ----------------------------------------------------------------
+
+# LiteLLM 1.108.7's answer to a retrieve of a Veo job, as its proxy serialises the VideoObject its
+# gemini transformation builds (litellm/types/videos/main.py, llms/gemini/videos/transformation.py):
+# every field present, most of them null, "processing" until the operation is done.
+LITELLM_VEO_PROCESSING = (
+    '{"id":"video_Z2VtaW5pOnZlby0zLjAtZ2VuZXJhdGUtcHJldmlldzpvcGVyYXRpb25zL2dlbmVyYXRlXzEyMw",'
+    '"object":"video","status":"processing","created_at":null,"completed_at":null,'
+    '"expires_at":null,"error":null,"progress":null,"remixed_from_video_id":null,"seconds":null,'
+    '"size":null,"model":null,"usage":{"duration_seconds":8.0}}'
+)
+
+
+@pytest.mark.parametrize(
+    ("word", "status"),
+    [
+        ("processing", VideoStatus.IN_PROGRESS),
+        ("running", VideoStatus.IN_PROGRESS),
+        ("RUNNING", VideoStatus.IN_PROGRESS),
+        ("generating", VideoStatus.IN_PROGRESS),
+        ("IN_PROGRESS", VideoStatus.IN_PROGRESS),
+        ("pending", VideoStatus.QUEUED),
+        ("IN_QUEUE", VideoStatus.QUEUED),
+        ("in-queue", VideoStatus.QUEUED),
+        ("SUCCEEDED", VideoStatus.COMPLETED),
+        ("CANCELLED", VideoStatus.FAILED),
+        ("sparkling", VideoStatus.UNKNOWN),
+        (None, VideoStatus.UNKNOWN),
+    ],
+)
+def test_gateway_status_words(word: str | None, status: VideoStatus) -> None:
+    assert VideoStatus.parse(word) is status
+
+
+def test_gateway_video_with_nulls_keeps_its_word_and_no_progress() -> None:
+    video = Video.from_dict(json.loads(LITELLM_VEO_PROCESSING))
+    assert video.status is VideoStatus.IN_PROGRESS and video.status_text == "processing"
+    assert video.progress is None  # "no progress known", never 0 %
+    assert video.size is None and video.seconds is None and video.created_at is None
+    assert video.width_height is None and not video.is_terminal
+    assert video.extra == {"usage": {"duration_seconds": 8.0}}
+    assert video.status_label == "in_progress"
+    assert video.to_dict()["status"] == "in_progress"  # the ledger stores the contract's word
+
+
+def test_missing_progress_is_none_and_present_zero_is_zero() -> None:
+    assert Video.from_dict({"id": "v", "status": "queued"}).progress is None
+    assert Video.from_dict({"id": "v", "status": "queued", "progress": 0}).progress == 0
+    assert Video.from_dict({"id": "v", "status": "queued", "progress": "45"}).progress == 45
+
+
+def test_unfamiliar_status_is_shown_as_itself() -> None:
+    video = Video.from_dict({"id": "v", "status": "Upscaling", "progress": None})
+    assert video.status is VideoStatus.UNKNOWN
+    assert video.status_label == "Upscaling" and "Upscaling" in repr(video)
+    assert video.to_dict()["status"] == "Upscaling"
+    assert Video.from_dict(video.to_dict()) == video

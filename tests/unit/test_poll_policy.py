@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import statistics
 
@@ -123,3 +124,19 @@ def test_garbage_hints_are_ignored() -> None:
     for hint in ("soon", "-5", "nan"):
         tracker.observe(1.0, 10, hint)
         assert tracker.hint is None
+
+
+def test_a_gateway_that_never_says_its_progress_is_polled_ever_more_slowly() -> None:
+    policy = PollPolicy()
+    tracker = PollTracker(policy=policy, started=0.0)
+    now, delays = 0.0, []
+    for _ in range(40):
+        tracker.observe(now, None)
+        delay = tracker.next_delay(now)
+        delays.append(delay)
+        now += delay
+    assert tracker.eta(now) is None  # no trend to follow
+    later = delays[1:]  # the first poll is the policy's first delay; then it only grows
+    assert all(b >= a - 1e-9 for a, b in itertools.pairwise(later))
+    assert min(delays) >= policy.min_interval and delays[-1] == policy.max_interval
+    assert now < policy.deadline
