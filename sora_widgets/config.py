@@ -45,6 +45,8 @@ class Settings:
     """Seconds before a request times out (None: 60 s reads, 5 s connects)."""
     emulated: bool = False
     """True when this is the embedded emulator (videos are synthetic, nothing is billed)."""
+    allow_unpriced: bool = False
+    """Under ``max_spend``, send a job whose price is unknown (otherwise it is refused)."""
 
     @property
     def provider(self) -> str:
@@ -90,8 +92,12 @@ def resolve_settings(
     max_running: int | None = None,
     ledger_path: str | os.PathLike[str] | None = None,
     timeout: float | None = None,
+    allow_unpriced: bool | None = None,
 ) -> Settings:
-    """Resolve settings: arguments, then environment, else the embedded emulator."""
+    """Resolve settings: arguments, then environment, else the embedded emulator.
+
+    ``allow_unpriced`` (or ``SORA_ALLOW_UNPRICED=1``) lets a job with no known price through
+    ``max_spend``."""
     key = api_key or _env("SORA_API_KEY", "OPENAI_API_KEY")
     url = base_url or _env("SORA_BASE_URL", "OPENAI_BASE_URL")
     profile_value: str | Profile | None = profile or _env("SORA_PROFILE")
@@ -123,6 +129,11 @@ def resolve_settings(
         ledger_path=Path(ledger_path) if ledger_path else default_ledger_path(),
         timeout=timeout,
         emulated=emulated,
+        allow_unpriced=(
+            allow_unpriced
+            if allow_unpriced is not None
+            else _env("SORA_ALLOW_UNPRICED") in ("1", "true", "yes")
+        ),
     )
 
 

@@ -12,6 +12,7 @@ import hashlib
 import html
 import os
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,10 +113,33 @@ def _facts(job: Job, *, with_id: bool = False) -> str:
     return " · ".join(html.escape(x) for x in (*facts, _cost(job)))
 
 
+def _progress_unknown(job: Job) -> bool:
+    """True when the provider sends no progress for a running job (some gateways never do)."""
+    return (
+        job.status in ("queued", "in_progress")
+        and job.video is not None
+        and (job.video.progress is None)
+    )
+
+
+def format_elapsed(seconds: float) -> str:
+    """``running for 42 s`` / ``running for 3 min 5 s``: what a card shows without a percentage."""
+    whole = max(0, int(seconds))
+    if whole < 60:
+        return f"running for {whole} s"
+    return f"running for {whole // 60} min {whole % 60} s"
+
+
+def _progress_text(job: Job, progress: int) -> str:
+    if _progress_unknown(job):
+        return format_elapsed(time.time() - job.created)
+    return f"{progress}%"
+
+
 def _summary(job: Job) -> str:
     parts = [f"sora {job.status}"]
     if job.status in ("queued", "in_progress"):
-        parts.append(f"{job.progress}%")
+        parts.append(_progress_text(job, job.progress))
     if job.id:
         parts.append(job.id)
     parts.append(f"{job.model} {job.size} {job.seconds}s")
@@ -146,7 +170,8 @@ def status_card(job: Job) -> Bundle:
         f'aria-label="generation progress" style="height:6px;background:var(--jp-layout-color3,#eee);'
         f'border-radius:3px;overflow:hidden"><div style="width:{progress}%;height:100%;'
         f'background:{colour}"></div></div>'
-        f'<div style="opacity:.75;margin-top:3px">{progress}% {html.escape(eta)}</div>'
+        f'<div style="opacity:.75;margin-top:3px">{html.escape(_progress_text(job, progress))} '
+        f"{html.escape(eta)}</div>"
         f"{message}</div>"
     )
     return Bundle({"text/html": body, "text/plain": _summary(job)}, provenance(job))

@@ -26,7 +26,7 @@ from .status import JobStatus
 
 __all__ = ["Ledger", "LedgerRow", "default_ledger_path", "provider_key"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -59,6 +59,17 @@ _MIGRATIONS: dict[int, str] = {
         ALTER TABLE jobs ADD COLUMN remixed_from TEXT;
         ALTER TABLE jobs ADD COLUMN note TEXT;
         ALTER TABLE jobs ADD COLUMN extra_json TEXT;
+    """,
+    3: """
+        CREATE TABLE capabilities (
+            provider TEXT NOT NULL,
+            name TEXT NOT NULL,
+            supported INTEGER NOT NULL,
+            reason TEXT,
+            learned_at REAL NOT NULL,
+            PRIMARY KEY (provider, name)
+        );
+        ALTER TABLE jobs ADD COLUMN cost_source TEXT;
     """,
 }
 
@@ -116,6 +127,8 @@ class LedgerRow:
     remixed_from: str | None
     note: str | None
     extra_json: str | None
+    cost_source: str | None = None
+    """``gateway`` when the cost is the gateway's own figure, else None (the kit's estimate)."""
 
     @property
     def pending(self) -> bool:
@@ -392,6 +405,26 @@ class Ledger:
         with self._lock:
             row = self._conn.execute(sql, params).fetchone()
         return float(row[0] or 0.0)
+
+    # -- capabilities ------------------------------------------------------------------------
+
+    def learn(self, provider: str, name: str, supported: bool, reason: str | None = None) -> None:
+        """Remember what a provider was seen to do or refuse (``list``, ``delete``, ``range`` …)."""
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO capabilities (provider, name, supported, reason, "
+                "learned_at) VALUES (?, ?, ?, ?, ?)",
+                (provider_key(provider), name, int(supported), reason, time.time()),
+            )
+
+    def capabilities(self, provider: str) -> dict[str, tuple[bool, str | None]]:
+        """What was learned of a provider: ``{name: (supported, reason)}``."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT name, supported, reason FROM capabilities WHERE provider = ?",
+                (provider_key(provider),),
+            ).fetchall()
+        return {row["name"]: (bool(row["supported"]), row["reason"]) for row in rows}
 
     def count(self) -> int:
         """How many jobs the ledger holds, of every provider."""

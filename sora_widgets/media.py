@@ -16,7 +16,7 @@ from .api import ReferenceImageError
 if TYPE_CHECKING:
     from PIL import Image
 
-__all__ = ["last_frame", "poster_data_url", "poster_jpeg"]
+__all__ = ["last_frame", "make_previews", "poster_data_url", "poster_jpeg"]
 
 
 def last_frame(path: str | os.PathLike[str]) -> Image.Image:
@@ -102,3 +102,62 @@ def poster_data_url(
     if data is None:
         return None
     return "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
+
+
+SPRITE_COLUMNS = 5
+SPRITE_ROWS = 2
+SPRITE_TILE = 192
+"""Long side of one spritesheet tile in pixels: the grid the player expects (as the emulator's)."""
+
+
+def make_previews(
+    video: str | os.PathLike[str],
+    thumbnail: str | os.PathLike[str] | None,
+    spritesheet: str | os.PathLike[str] | None,
+) -> dict[str, Path]:
+    """Make a WebP thumbnail (the frame a third of the way in) and a JPEG spritesheet
+    (`SPRITE_COLUMNS` x `SPRITE_ROWS` frames spread over the clip) from an MP4, for providers that
+    serve neither; each written atomically. Returns the paths written, by variant.
+
+    Raises `ReferenceImageError` if the video cannot be decoded.
+    """
+    import av
+    from PIL import Image as PILImage
+
+    try:
+        with av.open(os.fspath(video)) as container:
+            frames = [
+                frame.to_image()  # type: ignore[no-untyped-call]
+                for frame in container.decode(video=0)
+            ]
+    except Exception as exc:
+        raise ReferenceImageError(f"video {Path(video).name!r} could not be read: {exc}") from exc
+    if not frames:
+        raise ReferenceImageError(f"video {Path(video).name!r} holds no frame")
+    made: dict[str, Path] = {}
+    if thumbnail is not None:
+        out = io.BytesIO()
+        frames[len(frames) // 3].convert("RGB").save(out, "WEBP", quality=80, method=0)
+        made["thumbnail"] = _write_atomically(Path(thumbnail), out.getvalue())
+    if spritesheet is not None:
+        count = SPRITE_COLUMNS * SPRITE_ROWS
+        picks = [frames[round(k * (len(frames) - 1) / (count - 1))] for k in range(count)]
+        scale = SPRITE_TILE / max(picks[0].size)
+        tile_w = max(2, int(picks[0].width * scale))
+        tile_h = max(2, int(picks[0].height * scale))
+        sheet = PILImage.new("RGB", (tile_w * SPRITE_COLUMNS, tile_h * SPRITE_ROWS))
+        for k, frame in enumerate(picks):
+            tile = frame.convert("RGB").resize((tile_w, tile_h), PILImage.Resampling.BILINEAR)
+            sheet.paste(tile, ((k % SPRITE_COLUMNS) * tile_w, (k // SPRITE_COLUMNS) * tile_h))
+        out = io.BytesIO()
+        sheet.save(out, "JPEG", quality=80)
+        made["spritesheet"] = _write_atomically(Path(spritesheet), out.getvalue())
+    return made
+
+
+def _write_atomically(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
+    part.write_bytes(data)
+    part.replace(path)
+    return path

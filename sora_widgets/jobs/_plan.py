@@ -8,6 +8,7 @@ call that sends creates. `generate` is the two in one.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import re
@@ -159,10 +160,22 @@ def spent(settings: Settings) -> float:
     return total + in_flight
 
 
-def check_budget(settings: Settings, cost: float | None, count: int = 1) -> None:
-    """Raise `ValidationError` if ``count`` jobs of ``cost`` dollars would pass ``max_spend``."""
-    if settings.max_spend is None or cost is None:
+def check_budget(
+    settings: Settings, cost: float | None, count: int = 1, *, what: str = "this video"
+) -> None:
+    """Raise `ValidationError` if ``count`` jobs of ``cost`` dollars would pass ``max_spend``, or
+    if the price is unknown (None) under a ``max_spend`` and ``settings.allow_unpriced`` is off."""
+    if settings.max_spend is None:
         return
+    if cost is None:
+        if settings.allow_unpriced:
+            return
+        raise ValidationError(
+            f"the price of {what} is unknown here, so max_spend ${settings.max_spend:.2f} cannot "
+            "be kept; allow unpriced jobs to send it anyway (allow_unpriced=True, "
+            "%sora --allow-unpriced, or the panel's 'Allow unpriced jobs')",
+            param="max_spend",
+        )
     already = spent(settings)
     if already + cost * count > settings.max_spend + 1e-9:
         what = "this job costs" if count == 1 else f"these {count} jobs cost"
@@ -194,6 +207,7 @@ def plan(
     extra: dict[str, Any] | None = None,
     count: int = 1,
     validate: bool = True,
+    allow_unpriced: bool | None = None,
     settings: Settings | None = None,
     **setting_overrides: Any,
 ) -> GenerationPlan:
@@ -201,9 +215,12 @@ def plan(
 
     ``reference`` is any picture `prepare_reference` takes (fitted to ``size`` with ``fit``), a
     prepared `Reference`, or a URL. Raises `ValidationError` naming the value and the fix for
-    anything the provider would refuse, and when the whole count would pass ``max_spend``.
+    anything the provider would refuse, and when the whole count would pass ``max_spend`` (or has
+    no known price under it, unless ``allow_unpriced``).
     """
     settings = settings or resolve_settings(**setting_overrides)
+    if allow_unpriced is not None:
+        settings = dataclasses.replace(settings, allow_unpriced=allow_unpriced)
     profile = settings.profile
     _check_count(count)
     size = size or profile.default_size
@@ -251,7 +268,7 @@ def _planned(request: GenerationRequest, settings: Settings, count: int) -> Gene
     size = request.size or profile.default_size
     seconds = str(request.seconds or profile.default_seconds)
     unit = profile.estimate_cost(model, size, seconds)
-    check_budget(settings, unit, count)
+    check_budget(settings, unit, count, what=f"{model} at {size}, {seconds} s")
     return GenerationPlan(request, settings, count, model, size, seconds, unit)
 
 
@@ -301,7 +318,7 @@ def submit(plan: GenerationPlan, *, on_change: Listener | None = None) -> list[J
     """Send the plan's creates (one job each) and return their handles at once.
 
     ``max_spend`` is checked once more, against what was spent since the plan was made."""
-    check_budget(plan.settings, plan.unit_cost, plan.count)
+    check_budget(plan.settings, plan.unit_cost, plan.count, what=f"{plan.model} at {plan.size}")
     keep_reference(plan.request, plan.settings)
     runner = Runner.get()
     jobs: list[Job] = []
@@ -324,6 +341,7 @@ def generate(
     extra: dict[str, Any] | None = None,
     remix_of: str | None = None,
     validate: bool = True,
+    allow_unpriced: bool | None = None,
     wait: bool = False,
     timeout: float | None = None,
     settings: Settings | None = None,
@@ -335,11 +353,14 @@ def generate(
     ``reference`` is any picture `prepare_reference` takes (fitted to ``size`` with ``fit``) or a
     URL. Settings come from ``settings`` or are resolved from ``setting_overrides`` (``base_url``,
     ``api_key``, ``profile``, ``output_dir``, ``max_spend``, ``max_running``, ``ledger_path``).
-    ``remix_of`` remixes that video instead. ``validate=False`` skips the profile's checks.
+    ``remix_of`` remixes that video instead. ``validate=False`` skips the profile's checks;
+    ``allow_unpriced`` lets a job with no known price through ``max_spend``.
     Raises `ValidationError` before sending anything the provider would refuse or that would pass
     ``max_spend``. Safe to call from a job listener.
     """
     settings = settings or resolve_settings(**setting_overrides)
+    if allow_unpriced is not None:
+        settings = dataclasses.replace(settings, allow_unpriced=allow_unpriced)
     if remix_of is not None:
         seconds_text = None if seconds is None else str(seconds)
         request = GenerationRequest(prompt, model, size, seconds_text, remix_of=remix_of)

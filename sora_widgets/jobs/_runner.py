@@ -436,15 +436,17 @@ class Runner:
             await self.clock.sleep(delay)
             video, hint = await client.retrieve_with_hint(video_id)
             now = clock()
-            tracker.observe(now, video.progress, hint)
+            # a gateway may send no progress at all: then there is no trend and no percentage
+            progress = job.progress if video.progress is None else video.progress
+            tracker.observe(now, progress, hint)
             status = JobStatus.of_video(video.status)
-            self.write(ledger, "update", video_id, status=status.value, progress=video.progress)
+            self.write(ledger, "update", video_id, status=status.value, progress=progress)
             job._changed(
                 video=video,
                 status=status,
-                progress=video.progress,
-                eta=tracker.eta(now),
-                message="",
+                progress=progress,
+                eta=None if video.progress is None else tracker.eta(now),
+                message=_unfamiliar(video),
             )
             if not video.is_terminal and tracker.expired(now):
                 self.write(ledger, "update", video_id, note="stuck")
@@ -531,6 +533,12 @@ def _policy_from_environment() -> PollPolicy:
             logger.warning("SORA_POLL_POLICY %r ignored: %s (fields: %s)", text, exc, sorted(names))
             return PollPolicy()
     return dataclasses.replace(PollPolicy(), **values)  # type: ignore[arg-type]
+
+
+def _unfamiliar(video: Video) -> str:
+    """The provider's own word for the status when the kit reads it as another ("processing")."""
+    text = getattr(video, "status_text", None) or video.status.value
+    return "" if text == video.status.value else f"the provider says: {text}"
 
 
 def _nothing() -> None:

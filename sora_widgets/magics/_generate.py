@@ -83,6 +83,11 @@ def _options(parser: CommandParser) -> None:
         metavar="KEY=VALUE",
         help="extra field, e.g. watermark=false (repeatable)",
     )
+    parser.add_argument(
+        "--allow-unpriced",
+        action="store_true",
+        help="under max_spend, send even if the model's price is unknown",
+    )
     add_live(parser)
     add_dry_run(parser, "show the request, reference preview and cost; send nothing")
     add_settings(parser)
@@ -176,6 +181,7 @@ def handle_generate(ctx: Context, args: argparse.Namespace) -> object:
         fit=args.fit,
         extra=jobs.parse_extra(args.extra),
         count=args.variants,
+        allow_unpriced=args.allow_unpriced or None,
         settings=settings,
     )
     if args.dry_run:

@@ -106,7 +106,12 @@ class SoraPanel(w.VBox):  # type: ignore[misc]
         self.message = w.HTML()
         """The panel's last message (what Submit did, or an error)."""
         self.card_list = CardList()
-        self._planner = RequestPlanner(self.connection, self.form, self.reference_input)
+        self._planner = RequestPlanner(
+            self.connection,
+            self.form,
+            self.reference_input,
+            allow_unpriced=lambda: bool(self.submit_bar.allow_unpriced.value),
+        )
         self.history = HistoryGallery(
             history_size,
             settings=lambda: self.settings,
@@ -129,6 +134,7 @@ class SoraPanel(w.VBox):  # type: ignore[misc]
         )
         self.add_class("sora-panel")
         self.form.size.observe(self._size_changed, names="value")
+        self.submit_bar.allow_unpriced.observe(lambda _c: self._check(), names="value")
         self._check()
         self._started = spawn(self._start, lambda text: self.say(text, "error"))
 
@@ -144,7 +150,7 @@ class SoraPanel(w.VBox):  # type: ignore[misc]
         self.reference_preview = ref.reference_preview
         self.reference_caption = ref.reference_caption
         self.cost, self.submit_button, self.reason = bar.cost, bar.submit_button, bar.reason
-        self.dry_run = bar.dry_run
+        self.dry_run, self.allow_unpriced = bar.dry_run, bar.allow_unpriced
         self.provider_line, self.api_key = conn.provider_line, conn.api_key
         self.forget_key = conn.forget_key
 

@@ -7,6 +7,7 @@ would.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import jobs
@@ -29,11 +30,16 @@ class RequestPlanner:
     """
 
     def __init__(
-        self, connection: ProviderConnection, form: RequestForm, reference: ReferenceInput
+        self,
+        connection: ProviderConnection,
+        form: RequestForm,
+        reference: ReferenceInput,
+        allow_unpriced: Callable[[], bool] = lambda: False,
     ) -> None:
         self._connection = connection
         self._form = form
         self._reference = reference
+        self._allow_unpriced = allow_unpriced
 
     def problem(self, remixing: jobs.Job | None) -> str:
         """Why the request cannot be submitted as it stands (``""`` when it can). Quick: the
@@ -99,8 +105,7 @@ class RequestPlanner:
             )
         return self._plan(values, settings, reference)
 
-    @staticmethod
-    def _plan(values: FormValues, settings: Settings, reference: Any) -> jobs.GenerationPlan:
+    def _plan(self, values: FormValues, settings: Settings, reference: Any) -> jobs.GenerationPlan:
         return jobs.plan(
             values.prompt,
             model=values.model,
@@ -109,6 +114,7 @@ class RequestPlanner:
             reference=reference,
             extra=values.extra or None,
             count=values.count,
+            allow_unpriced=self._allow_unpriced(),
             settings=settings,
         )
 

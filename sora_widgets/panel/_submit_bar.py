@@ -63,6 +63,13 @@ class SubmitBar(w.VBox):  # type: ignore[misc]
             indent=False,
             layout=w.Layout(width="auto"),
         )
+        self.allow_unpriced = w.Checkbox(
+            value=False,
+            description="Allow unpriced jobs",
+            tooltip="Under max_spend, send a model whose price is unknown (it cannot be counted)",
+            indent=False,
+            layout=w.Layout(width="auto"),
+        )
         self.reason = w.HTML()
         """Why Submit is disabled, when it is."""
         self.plan_view = w.HTML()
@@ -70,7 +77,10 @@ class SubmitBar(w.VBox):  # type: ignore[misc]
         super().__init__(
             [
                 self.cost,
-                wrapping_row([self.submit_button, self.dry_run, self.reason], align_items="center"),
+                wrapping_row(
+                    [self.submit_button, self.dry_run, self.allow_unpriced, self.reason],
+                    align_items="center",
+                ),
                 self.plan_view,
             ],
             layout=w.Layout(width="100%"),

@@ -217,7 +217,7 @@ def test_resume_marks_expired_content(emulator_factory: EmulatorFactory, tmp_pat
     ledger = Ledger(tmp_path / "ledger.sqlite3")
     from sora_widgets.api import SoraClient
 
-    with SoraClient(base_url=emulator.base_url, api_key="k") as client:
+    with SoraClient(base_url=emulator.base_url, api_key=settings.api_key) as client:
         video = client.create(prompt="forgotten")
         ledger.record(None, video.to_dict(), provider=emulator.base_url, profile="openai", cost=0.4)
         client.wait(video.id, timeout=30)
