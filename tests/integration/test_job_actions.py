@@ -307,3 +307,42 @@ def test_retry_after_the_reference_was_released_sends_the_same_picture(
         frame = next(container.decode(video=0)).to_image().convert("RGB")
     red, green, blue = frame.resize((1, 1)).getpixel((0, 0))  # type: ignore[misc]
     assert red > 200 and 100 < green < 200 and blue < 80, (red, green, blue)
+
+
+def test_an_unpriced_job_is_refused_under_max_spend_and_sent_with_the_allowance(
+    emulator: EmulatorHandle, tmp_path: Path, runner: Runner
+) -> None:
+    import dataclasses
+
+    settings = settings_for(emulator, tmp_path, max_spend=5.0)
+    profile = settings.profile
+    unpriced = dataclasses.replace(
+        profile,
+        models=tuple(dataclasses.replace(m, price_per_second={}) for m in profile.models),
+    )
+    settings = dataclasses.replace(settings, profile=unpriced)  # a gateway model with no price
+    with pytest.raises(ValidationError) as refused:
+        generate("a priceless sunset", settings=settings)
+    assert "price of sora-2 at 720x1280, 4 s is unknown" in str(refused.value)
+    assert "allow_unpriced=True" in str(refused.value) and "--allow-unpriced" in str(refused.value)
+    assert posts(emulator) == []
+    job = generate("a priceless sunset", settings=settings, allow_unpriced=True)
+    job.wait(60)
+    assert job.status == JobStatus.COMPLETED and job.cost is None and len(posts(emulator)) == 1
+
+
+def test_previews_are_made_from_the_video_where_a_provider_serves_none(
+    emulator: EmulatorHandle, tmp_path: Path, runner: Runner
+) -> None:
+    from PIL import Image
+
+    from sora_widgets.media import SPRITE_COLUMNS, SPRITE_ROWS, make_previews
+
+    job = generate("a windmill", size="1280x720", settings=settings_for(emulator, tmp_path))
+    job.wait(60)
+    made = make_previews(job.paths["video"], tmp_path / "t.webp", tmp_path / "s.jpg")
+    with Image.open(made["thumbnail"]) as thumb:
+        assert thumb.format == "WEBP" and thumb.size == (1280, 720)
+    with Image.open(made["spritesheet"]) as sheet:
+        assert sheet.format == "JPEG" and sheet.size == (192 * SPRITE_COLUMNS, 108 * SPRITE_ROWS)
+    assert not list(tmp_path.glob("*.part"))

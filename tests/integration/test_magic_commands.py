@@ -229,3 +229,26 @@ def test_help_is_plain_text_and_lists_every_command(shell: InteractiveShell) -> 
         for option in command.parser().option_strings():
             assert option in doc, (name, option)
     assert "Examples:" in doc and "%sora delete" in doc
+
+
+def test_an_unpriced_model_is_refused_under_max_spend_unless_allowed(
+    shell: InteractiveShell, emulator: EmulatorHandle
+) -> None:
+    shell.run_line_magic("config", "SoraMagics.max_spend = 5.0")
+    try:
+
+        def refused() -> None:
+            with pytest.raises(UsageError, match="--allow-unpriced"):
+                shell.run_cell_magic("sora", "-m some-gateway-model --dry-run", "a quiet bay")
+
+        assert requests_during(emulator, refused) == []
+        with capture_output() as cap:
+            sent = requests_during(
+                emulator,
+                lambda: shell.run_cell_magic(
+                    "sora", "-m some-gateway-model --allow-unpriced --dry-run", "a quiet bay"
+                ),
+            )
+        assert sent == [] and "price unknown" in texts(cap)
+    finally:
+        shell.run_line_magic("config", "SoraMagics.max_spend = None")
