@@ -452,10 +452,10 @@ def _start_job(
     return job
 
 
-def _completed_source(state: EmulatorState, video_id: object, action: str) -> Job:
+def _completed_source(state: EmulatorState, video_id: object, action: str, owner: str) -> Job:
     if not isinstance(video_id, str) or not video_id:
         raise bad_request("Invalid 'video.id': expected a video id.", param="video.id")
-    job = state.store.get(video_id)
+    job = state.store.get(video_id, owner)
     if job is None:
         raise _not_found(video_id)
     snap = job.snapshot(state.clock())
@@ -510,7 +510,7 @@ def _probe_video(data: bytes, uploads: Path) -> _Probe | None:
 
 
 async def _video_source(
-    state: EmulatorState, value: object, action: str
+    state: EmulatorState, value: object, action: str, owner: str
 ) -> tuple[Job | None, _Probe]:
     """A source video given as ``{"id": …}`` or as an uploaded file."""
     if isinstance(value, Mapping):
@@ -521,7 +521,7 @@ async def _video_source(
                 param=f"video.{unknown[0]}",
                 code="unknown_parameter",
             )
-        job = _completed_source(state, value.get("id"), action)
+        job = _completed_source(state, value.get("id"), action, owner)
         width, _, height = job.size.partition("x")
         assert job.render_paths is not None
         return job, _Probe(job.render_paths["video"], int(width), int(height), int(job.seconds))
@@ -592,7 +592,9 @@ async def list_videos(request: Request, state: EmulatorState, call: Call) -> Res
     check_unknown(query, ("after", "limit", "order"))
     limit = parse_limit(query.get("limit"))
     order = parse_order(query.get("order"))
-    jobs, has_more = state.store.page(order=order, after=query.get("after"), limit=limit)
+    jobs, has_more = state.store.page(
+        order=order, after=query.get("after"), limit=limit, owner=call.owner
+    )
     now = state.clock()
     omit = bool(state.settings.extra.get("omit_nulls"))
     return JSONResponse(
@@ -609,7 +611,7 @@ async def list_videos(request: Request, state: EmulatorState, call: Call) -> Res
 async def retrieve_video(request: Request, state: EmulatorState, call: Call) -> Response:
     """``GET /v1/videos/{id}``: the job now; ``openai-poll-after-ms`` while it is not finished."""
     video_id = request.path_params["video_id"]
-    job = state.store.get(video_id)
+    job = state.store.get(video_id, call.owner)
     if job is None:
         raise _not_found(video_id)
     if job.snapshot(state.clock()).is_terminal:
@@ -622,7 +624,7 @@ async def retrieve_video(request: Request, state: EmulatorState, call: Call) -> 
 async def delete_video(request: Request, state: EmulatorState, call: Call) -> Response:
     """``DELETE /v1/videos/{id}``: only a completed or failed job (409 otherwise)."""
     video_id = request.path_params["video_id"]
-    job = state.store.get(video_id)
+    job = state.store.get(video_id, call.owner)
     if job is None:
         raise _not_found(video_id)
     snap = job.snapshot(state.clock())
@@ -642,7 +644,7 @@ async def video_content(request: Request, state: EmulatorState, call: Call) -> R
     video_id = request.path_params["video_id"]
     check_unknown(request.query_params, ("variant",))
     variant = parse_variant(request.query_params.get("variant"))
-    job = state.store.get(video_id)
+    job = state.store.get(video_id, call.owner)
     if job is None:
         raise _not_found(video_id)
     now = state.clock()
@@ -701,7 +703,7 @@ def _range_start(header: str | None, total: int) -> int | None:
 
 async def remix_video(request: Request, state: EmulatorState, call: Call) -> Response:
     """``POST /v1/videos/{id}/remix``: a new job with the completed source's model and size."""
-    source = _completed_source(state, request.path_params["video_id"], "remixed")
+    source = _completed_source(state, request.path_params["video_id"], "remixed", call.owner)
     body = await read_fields(request, state.settings.max_body_bytes)
     check_unknown(body.values, ("prompt", *sorted(state.profile.extra_fields)))
     prompt = check_prompt(body.values.get("prompt"), limit=state.profile.max_prompt_chars)
@@ -727,7 +729,7 @@ async def edit_video(request: Request, state: EmulatorState, call: Call) -> Resp
     body = await read_fields(request, state.settings.max_body_bytes)
     check_unknown(body.values, ("prompt", "video"))
     prompt = check_prompt(body.values.get("prompt"))
-    source, probe = await _video_source(state, body.values.get("video"), "edited")
+    source, probe = await _video_source(state, body.values.get("video"), "edited", call.owner)
     _check_running_limit(state, call.owner)
     job = _start_job(
         state,
@@ -755,7 +757,7 @@ async def extend_video(request: Request, state: EmulatorState, call: Call) -> Re
     seconds = check_seconds(
         body.values["seconds"], None, state.profile, state.rules, allowed=EXTENSION_SECONDS
     )
-    source, probe = await _video_source(state, body.values.get("video"), "extended")
+    source, probe = await _video_source(state, body.values.get("video"), "extended", call.owner)
     _check_running_limit(state, call.owner)
     job = _start_job(
         state,
@@ -789,7 +791,7 @@ async def create_character(request: Request, state: EmulatorState, call: Call) -
             param="video",
             code="invalid_value",
         )
-    character = Character(new_character_id(), name, int(state.clock()))
+    character = Character(new_character_id(), name, int(state.clock()), call.owner)
     state.store.add_character(character)
     return JSONResponse(character.to_dict())
 
@@ -797,7 +799,7 @@ async def create_character(request: Request, state: EmulatorState, call: Call) -
 async def get_character(request: Request, state: EmulatorState, call: Call) -> Response:
     """``GET /v1/videos/characters/{id}``: a character made here (404 otherwise)."""
     character_id = request.path_params["character_id"]
-    character = state.store.character(character_id)
+    character = state.store.character(character_id, call.owner)
     if character is None:
         raise ServiceError(
             404, f"Character with id '{character_id}' not found.", param="character_id"

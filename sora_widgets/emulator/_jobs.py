@@ -207,6 +207,8 @@ class Character:
     id: str
     name: str
     created_at: int
+    owner: str = ""
+    """A hash of the bearer key that made it (never the key); ``""`` for no owner."""
 
     def to_dict(self) -> dict[str, Any]:
         """The character as the service sends it."""
@@ -236,11 +238,13 @@ class JobStore:
             self._jobs[job.id] = job
             return job
 
-    def get(self, video_id: str) -> Job | None:
-        """The job, or None if unknown or deleted."""
+    def get(self, video_id: str, owner: str | None = None) -> Job | None:
+        """The job, or None if unknown, deleted, or (when ``owner`` is given) another key's."""
         with self._lock:
             job = self._jobs.get(video_id)
-            return None if job is None or job.deleted else job
+            if job is None or job.deleted or (owner is not None and job.owner != owner):
+                return None
+            return job
 
     def delete(self, video_id: str) -> None:
         """Mark the job deleted (it is then unknown to every route); an unknown id is ignored."""
@@ -261,9 +265,15 @@ class JobStore:
         """The owner's jobs that are not finished at ``now``."""
         return [j for j in self if j.owner == owner and not j.snapshot(now).is_terminal]
 
-    def page(self, *, order: str, after: str | None, limit: int) -> tuple[list[Job], bool]:
-        """One page of jobs (``desc``: newest first) after the job ``after``, and ``has_more``."""
-        jobs = sorted(self, key=lambda j: (j.created_at, j.seq), reverse=order == "desc")
+    def page(
+        self, *, order: str, after: str | None, limit: int, owner: str | None = None
+    ) -> tuple[list[Job], bool]:
+        """One page of jobs (``desc``: newest first) after the job ``after``, and ``has_more``.
+
+        With ``owner``, only that key's jobs are listed (and ``after`` must be one of them).
+        """
+        mine = (j for j in self if owner is None or j.owner == owner)
+        jobs = sorted(mine, key=lambda j: (j.created_at, j.seq), reverse=order == "desc")
         if after is not None:
             ids = [j.id for j in jobs]
             if after not in ids:
@@ -276,7 +286,10 @@ class JobStore:
         with self._lock:
             self._characters[character.id] = character
 
-    def character(self, character_id: str) -> Character | None:
-        """The character, or None if unknown."""
+    def character(self, character_id: str, owner: str | None = None) -> Character | None:
+        """The character, or None if unknown or (when ``owner`` is given) another key's."""
         with self._lock:
-            return self._characters.get(character_id)
+            character = self._characters.get(character_id)
+            if character is None or (owner is not None and character.owner != owner):
+                return None
+            return character
