@@ -104,7 +104,9 @@ def provenance(job: Job) -> dict[str, Any]:
 
 
 def _cost(job: Job) -> str:
-    return format_cost(job.cost, simulated=job.settings.profile.billing == "simulated")
+    text = format_cost(job.cost, simulated=job.settings.profile.billing == "simulated")
+    # an estimate reads as before; the gateway's own figure says where it came from
+    return f"{text} from the gateway" if job.cost_source == "gateway" else text
 
 
 def _facts(job: Job, *, with_id: bool = False) -> str:

@@ -57,6 +57,7 @@ def job_from_row(row: LedgerRow, settings: Settings) -> Job:
     job.status = JobStatus.parse(row.status)
     job.progress = row.progress
     job.cost = row.cost
+    job.cost_source = row.cost_source or "estimate"
     job.created = row.created_at
     paths = {
         "video": row.video_path,

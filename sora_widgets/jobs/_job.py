@@ -144,6 +144,9 @@ class Job:
         self.size: str = request.size or profile.default_size
         self.seconds: str = str(request.seconds or profile.default_seconds)
         self.cost: float | None = profile.estimate_cost(self.model, self.size, self.seconds)
+        """Dollars: the kit's estimate, or the gateway's own figure once it sends one."""
+        self.cost_source: str = "estimate"
+        """``estimate`` (the kit's price table) or ``gateway`` (the gateway's reported cost)."""
         self.created = time.time()
         self._listeners: list[Listener] = []
         self._future: concurrent.futures.Future[Job] = concurrent.futures.Future()

@@ -350,9 +350,10 @@ class Runner:
                 id=video.id,
                 video=video,
                 status=JobStatus.of_video(video.status),
-                progress=video.progress,
+                progress=video.progress or 0,
                 message="",
             )
+            self._take_gateway_cost(job, ledger, video)
             self.remember(job)
             await self._follow(job, ledger, slot)
         except asyncio.CancelledError:
@@ -448,6 +449,7 @@ class Runner:
                 eta=None if video.progress is None else tracker.eta(now),
                 message=_unfamiliar(video),
             )
+            self._take_gateway_cost(job, ledger, video)
             if not video.is_terminal and tracker.expired(now):
                 self.write(ledger, "update", video_id, note="stuck")
                 job._changed(
@@ -483,6 +485,14 @@ class Runner:
         )
         job._changed(video=video)
         await fetch_files(self, job, ledger, None)
+
+    def _take_gateway_cost(self, job: Job, ledger: Ledger, video: Video) -> None:
+        """Use the gateway's own figure for the job's cost when it sends one."""
+        cost = video.gateway_cost
+        if cost is None or job.id is None or (job.cost_source == "gateway" and job.cost == cost):
+            return
+        self.write(ledger, "update", job.id, cost=cost, cost_source="gateway")
+        job._changed(cost=cost, cost_source="gateway")
 
     def _typical_duration(self, kind: tuple[str, str, str, str]) -> float | None:
         """The median duration of the last jobs of this kind that this Runner saw complete."""
@@ -537,7 +547,7 @@ def _policy_from_environment() -> PollPolicy:
 
 def _unfamiliar(video: Video) -> str:
     """The provider's own word for the status when the kit reads it as another ("processing")."""
-    text = getattr(video, "status_text", None) or video.status.value
+    text = video.status_text or video.status.value
     return "" if text == video.status.value else f"the provider says: {text}"
 
 
