@@ -17,7 +17,7 @@ import re
 import secrets
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -509,6 +509,58 @@ def _probe_video(data: bytes, uploads: Path) -> _Probe | None:
     return _Probe(str(path), width & ~1, height & ~1, max(1, round(length)))
 
 
+def nearest_spec_size(width: int, height: int, sizes: Sequence[str]) -> str:
+    """The size in ``sizes`` nearest to ``width``x``height``: same orientation first, then the
+    closest aspect ratio, then the closest pixel count (earlier sizes win ties)."""
+
+    def shape(size: str) -> tuple[int, int]:
+        w, _, h = size.partition("x")
+        return int(w), int(h)
+
+    def orientation(w: int, h: int) -> int:
+        return (w > h) - (w < h)
+
+    same = [s for s in sizes if orientation(*shape(s)) == orientation(width, height)]
+    pool = same or list(sizes)
+
+    def distance(item: tuple[int, str]) -> tuple[float, float, int]:
+        index, size = item
+        w, h = shape(size)
+        aspect = abs(math.log((w / h) / (width / height)))
+        area = abs(math.log((w * h) / (width * height)))
+        return round(aspect, 6), round(area, 6), index
+
+    return min(enumerate(pool), key=distance)[1]
+
+
+def nearest_spec_seconds(seconds: float, choices: Sequence[str]) -> str:
+    """The length in ``choices`` nearest to ``seconds`` (the longer one on a tie)."""
+    return min(choices, key=lambda c: (abs(int(c) - seconds), -int(c)))
+
+
+def _spec_shape(state: EmulatorState, model: str, probe: _Probe) -> tuple[str, str]:
+    """The contract's size and seconds for an uploaded clip: the nearest size of its orientation
+    and the nearest length the model offers (a clip made here keeps its own)."""
+    spec = state.profile.model_spec(model)
+    sizes = (
+        spec.sizes
+        if spec
+        else tuple(dict.fromkeys(s for m in state.profile.models for s in m.sizes))
+    )
+    choices = (
+        spec.seconds
+        if spec
+        else tuple(dict.fromkeys(c for m in state.profile.models for c in m.seconds))
+    )
+    size = f"{probe.width}x{probe.height}"
+    length = str(probe.seconds)
+    if size not in sizes:
+        size = nearest_spec_size(probe.width, probe.height, sizes)
+    if length not in choices:
+        length = nearest_spec_seconds(probe.seconds, [c for c in choices if c.isdigit()])
+    return size, length
+
+
 async def _video_source(
     state: EmulatorState, value: object, action: str, owner: str
 ) -> tuple[Job | None, _Probe]:
@@ -731,13 +783,15 @@ async def edit_video(request: Request, state: EmulatorState, call: Call) -> Resp
     prompt = check_prompt(body.values.get("prompt"))
     source, probe = await _video_source(state, body.values.get("video"), "edited", call.owner)
     _check_running_limit(state, call.owner)
+    model = source.model if source else state.profile.default_model
+    size, length = (source.size, source.seconds) if source else _spec_shape(state, model, probe)
     job = _start_job(
         state,
         call,
         prompt=prompt,
-        model=source.model if source else state.profile.default_model,
-        size=f"{probe.width}x{probe.height}",
-        seconds=str(probe.seconds),
+        model=model,
+        size=size,
+        seconds=length,
         source_video=probe.path,
     )
     return _video(job, state)
@@ -759,13 +813,15 @@ async def extend_video(request: Request, state: EmulatorState, call: Call) -> Re
     )
     source, probe = await _video_source(state, body.values.get("video"), "extended", call.owner)
     _check_running_limit(state, call.owner)
+    model = source.model if source else state.profile.default_model
+    size, length = (source.size, source.seconds) if source else _spec_shape(state, model, probe)
     job = _start_job(
         state,
         call,
         prompt=prompt,
-        model=source.model if source else state.profile.default_model,
-        size=f"{probe.width}x{probe.height}",
-        seconds=str(probe.seconds + int(seconds)),
+        model=model,
+        size=size,
+        seconds=str(int(length) + int(seconds)),
         source_video=probe.path,
     )
     return _video(job, state)
