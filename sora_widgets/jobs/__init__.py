@@ -25,6 +25,7 @@ from ._actions import (
     resume,
     retry,
 )
+from ._capabilities import capability, capability_reason
 from ._files import VARIANT_FILES
 from ._job import GenerationRequest, Job, Listener, listeners_idle
 from ._plan import (
@@ -53,6 +54,8 @@ __all__ = [
     "JobStatus",
     "Listener",
     "Runner",
+    "capability",
+    "capability_reason",
     "check_budget",
     "delete",
     "download",

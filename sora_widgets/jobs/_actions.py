@@ -17,10 +17,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..api import NotFoundError, SoraError, ValidationError
+from ..api import SoraError, UnsupportedError, ValidationError, Video
 from ..config import Settings, resolve_settings
 from ..ledger import Ledger, LedgerRow
 from ..status import JobStatus
+from ._capabilities import capability, capability_reason, learn
 from ._files import VARIANT_FILES, fetch_files
 from ._job import GenerationRequest, Job
 from ._plan import _planned, kept_reference, ledger_for, plan_remix, submit
@@ -140,11 +141,20 @@ def download(
 def delete(job: Job) -> concurrent.futures.Future[None]:
     """Delete the video on the provider; the job becomes ``deleted`` (local files are kept)."""
     video_id = _created(job)
+    if capability(job.settings, "delete") is False:
+        raise UnsupportedError(  # known from an earlier answer: nothing is sent
+            capability_reason(job.settings, "delete"), capability="delete", status_code=405
+        )
     runner = Runner.get()
     ledger = ledger_for(job.settings)
 
     async def work() -> None:
-        await runner.client(job.settings).delete(video_id)
+        try:
+            await runner.client(job.settings).delete(video_id)
+        except UnsupportedError as exc:
+            learn(runner, job.settings, exc)
+            await runner.flushed()  # known before the caller hears of it
+            raise
         runner.write(ledger, "update", video_id, status=JobStatus.DELETED.value)
         job._changed(status=JobStatus.DELETED, message="deleted on the provider (local files kept)")
         await runner.flushed()
@@ -266,10 +276,24 @@ async def _adopt_pending(
 ) -> None:
     """Match creates that never answered against the provider's recent jobs."""
     client = runner.client(settings)
-    try:
-        recent = [v async for v in client.list(limit=100, order="desc")]
-    except NotFoundError:
-        recent = []
+    recent: list[Video] | None = None
+    if await asyncio.to_thread(capability, settings, "list") is not False:
+        try:
+            recent = [v async for v in client.list(limit=100, order="desc")]
+        except UnsupportedError as exc:
+            learn(runner, settings, exc)
+    if recent is None:  # the provider cannot list: nothing can be matched, and nothing is resent
+        for row in rows:
+            if time.time() - row.created_at > 60:
+                runner.write(
+                    ledger,
+                    "update",
+                    row.id,
+                    status="lost",
+                    note="create unconfirmed and this provider cannot list its jobs: check the "
+                    f"gateway's logs for a job created at {time.ctime(row.created_at)}",
+                )
+        return
     known = {
         row.id for row in await asyncio.to_thread(ledger.recent, 1000, provider=settings.base_url)
     }

@@ -6,14 +6,24 @@ Written once for the Runner (when a job completes) and for the download action (
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..api import APIConnectionError, APIError, NotFoundError, safe_filename
+from ..api import (
+    APIConnectionError,
+    APIError,
+    ContentFailedError,
+    NotFoundError,
+    UnsupportedError,
+    safe_filename,
+)
 from ..status import JobStatus
+from ._capabilities import capability, learn, learn_from_client
 
 if TYPE_CHECKING:
+    from ..api import AsyncSoraClient
     from ..ledger import Ledger
     from ._job import Job
     from ._runner import Runner
@@ -51,13 +61,21 @@ async def fetch_files(
     paths: dict[str, Path] = {}
     try:
         for variant in wanted:
-            try:
-                paths[variant] = await client.download(
-                    video_id, out / safe_filename(video_id, variant), variant=variant
-                )
-            except NotFoundError:
-                if variant in required:
-                    raise
+            paths.update(await _fetch_one(runner, job, client, variant, out, required))
+        paths.update(await _make_missing_previews(job, wanted, paths, out))
+    except ContentFailedError as exc:  # "completed" upstream, yet no content: the job failed
+        runner.write(
+            ledger,
+            "update",
+            video_id,
+            status=JobStatus.FAILED.value,
+            error_code=exc.code,
+            error_message=exc.message,
+        )
+        job._changed(status=JobStatus.FAILED, error=exc, message=str(exc))
+        if raise_errors:
+            raise
+        return paths
     except NotFoundError as exc:
         video = job.video
         expired = exc.code == "video_expired" or (
@@ -107,5 +125,52 @@ async def fetch_files(
         error=None,
         message="",
     )
+    learn_from_client(runner, job.settings, client)
     await runner.flushed()
     return paths
+
+
+async def _fetch_one(
+    runner: Runner,
+    job: Job,
+    client: AsyncSoraClient,
+    variant: str,
+    out: Path,
+    required: set[str],
+) -> dict[str, Path]:
+    """One variant from the provider; {} where it has none (a preview is then made locally)."""
+    assert job.id is not None
+    if variant != "video":
+        known = await asyncio.to_thread(capability, job.settings, "variants")
+        if known is False:
+            return {}
+    try:
+        path = await client.download(job.id, out / safe_filename(job.id, variant), variant=variant)
+    except UnsupportedError as exc:  # e.g. a gateway that answers every variant with the MP4
+        learn(runner, job.settings, exc)
+        if variant == "video":
+            raise
+        return {}
+    except NotFoundError:
+        if variant == "video" and variant in required:
+            raise
+        return {}
+    return {variant: path}
+
+
+async def _make_missing_previews(
+    job: Job, wanted: tuple[str, ...], paths: dict[str, Path], out: Path
+) -> dict[str, Path]:
+    """Thumbnail and spritesheet made from the MP4 where the provider served none, so the poster
+    and the scrubbing strip look the same on every provider."""
+    assert job.id is not None
+    missing = [v for v in ("thumbnail", "spritesheet") if v in wanted and v not in paths]
+    video = paths.get("video") or job.paths.get("video")
+    if not missing or video is None or not video.exists():
+        return {}
+    from ..media import make_previews
+
+    targets = {v: out / safe_filename(job.id, v) for v in missing}
+    return await asyncio.to_thread(
+        make_previews, video, targets.get("thumbnail"), targets.get("spritesheet")
+    )

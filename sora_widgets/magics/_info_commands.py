@@ -30,7 +30,7 @@ def _list_options(parser: CommandParser) -> None:
 def handle_list(ctx: Context, args: argparse.Namespace) -> object:
     """The N (default 20) most recent jobs of this provider, from the ledger."""
     from ..display import Bundle, format_cost
-    from ..jobs import ledger_for
+    from ..jobs import capability, capability_reason, ledger_for
     from ._output import Lines
 
     count = 20
@@ -71,6 +71,13 @@ def handle_list(ctx: Context, args: argparse.Namespace) -> object:
         + "".join(body)
         + "</tbody></table>"
     )
+    if capability(settings, "list") is False:  # say where the rows come from
+        note = (
+            f"{capability_reason(settings, 'list')}: these are the jobs this machine's ledger "
+            "knows (resume follows them all without a list)"
+        )
+        table = f"<div class='sora-note'>{html.escape(note)}</div>{table}"
+        text.insert(0, note)
     return Bundle({"text/html": table, "text/plain": "\n".join(text)}, {})
 
 

@@ -227,6 +227,9 @@ class JobCard(w.VBox):  # type: ignore[misc]
         if self.deleted:
             self.delete_button.description = "Deleted"
             self.delete_button.button_style = ""
+        # a provider without delete (a gateway) gets no Delete button: it could not work
+        no_delete = jobs.capability(job.settings, "delete") is False
+        self.delete_button.layout.display = "none" if no_delete else None
 
     # -- actions -------------------------------------------------------------------------------
 
