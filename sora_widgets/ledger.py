@@ -305,7 +305,7 @@ class Ledger:
                         (
                             video_id,
                             video.get("status", "queued"),
-                            video.get("progress", 0),
+                            video.get("progress") or 0,
                             now,
                             placeholder,
                         ),
@@ -324,7 +324,7 @@ class Ledger:
                         video.get("seconds"),
                         video.get("prompt"),
                         video.get("status", "queued"),
-                        video.get("progress", 0),
+                        video.get("progress") or 0,
                         now,
                         now,
                         values.pop("cost", None),
