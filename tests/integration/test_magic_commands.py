@@ -252,3 +252,22 @@ def test_an_unpriced_model_is_refused_under_max_spend_unless_allowed(
         assert sent == [] and "price unknown" in texts(cap)
     finally:
         shell.run_line_magic("config", "SoraMagics.max_spend = None")
+
+
+def test_list_says_when_the_provider_cannot_list(
+    shell: InteractiveShell, emulator: EmulatorHandle
+) -> None:
+    from sora_widgets.config import resolve_settings
+    from sora_widgets.jobs import ledger_for
+
+    with capture_output():
+        shell.run_cell_magic("sora", "--wait", "a harbour at noon")
+    settings = resolve_settings()
+    ledger_for(settings).learn(
+        settings.provider, "list", False, "this gateway cannot list its videos (400)"
+    )
+    with capture_output() as cap:
+        shell.run_line_magic("sora", "list")
+    shown = texts(cap)
+    assert "this gateway cannot list its videos (400)" in shown
+    assert "jobs this machine's ledger knows" in shown and "a harbour at noon" in shown
