@@ -22,7 +22,7 @@ def _not_found(response: Any, video_id: str) -> None:
 def test_another_key_sees_nothing_and_gets_404_on_every_route(emulator: EmulatorHandle) -> None:
     with client(emulator) as mine, client(emulator, headers=OTHER) as theirs:
         video = create(mine, prompt=f"{PROMPT} (a private prompt)")
-        wait_terminal(mine, video["id"])
+        wait_terminal(mine, video["id"], timeout=90)
         video_id = video["id"]
 
         listed = theirs.get("/videos").json()

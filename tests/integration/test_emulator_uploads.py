@@ -87,7 +87,7 @@ def test_http_edit_and_extension_of_an_upload_use_spec_values(emulator: Emulator
         assert portrait.status_code == 200, portrait.text
         assert (portrait.json()["size"], portrait.json()["seconds"]) == ("720x1280", "12")
 
-        done = wait_terminal(http, edit.json()["id"])
+        done = wait_terminal(http, edit.json()["id"], timeout=90)
         assert done["status"] == "completed"
         assert_video(http.get(f"/videos/{done['id']}/content").content, "1280x720", "4")
         for video in http.get("/videos").json()["data"]:
