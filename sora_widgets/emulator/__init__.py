@@ -15,7 +15,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ._faults import FaultAction, FaultRule, parse_fault
-from ._settings import PROFILE_NAMES, EmulatorSettings, service_profile
+from ._settings import (
+    GATEWAY_BEHAVIOURS,
+    PROFILE_NAMES,
+    EmulatorSettings,
+    gateway_behaviours,
+    service_profile,
+)
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -23,12 +29,14 @@ if TYPE_CHECKING:
     from ._server import EmulatorHandle
 
 __all__ = [
+    "GATEWAY_BEHAVIOURS",
     "PROFILE_NAMES",
     "EmulatorHandle",
     "EmulatorSettings",
     "FaultAction",
     "FaultRule",
     "create_app",
+    "gateway_behaviours",
     "parse_fault",
     "serve",
     "serve_in_thread",

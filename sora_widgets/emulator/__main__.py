@@ -12,8 +12,15 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from ..api._errors import ValidationError
 from ._faults import FaultRule, FaultSpecError, parse_fault
-from ._settings import PROFILE_NAMES, EmulatorSettings, service_profile
+from ._settings import (
+    GATEWAY_BEHAVIOURS,
+    PROFILE_NAMES,
+    EmulatorSettings,
+    gateway_behaviours,
+    service_profile,
+)
 
 FAULT_HELP = """\
 fault rules (--fault, repeatable):
@@ -33,10 +40,24 @@ quick start:
 """
 
 
+GATEWAY_HELP = (
+    "gateway behaviours (--gateway, comma-separated; litellm or all = every one):\n"
+    + "".join(f"  {word:<16}{what}\n" for word, what in GATEWAY_BEHAVIOURS.items())
+    + "  e.g. --gateway no-list,ignore-range   --gateway litellm\n"
+)
+
+
 def _fault(text: str) -> FaultRule:
     try:
         return parse_fault(text)
     except FaultSpecError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _gateway(text: str) -> tuple[str, ...]:
+    try:
+        return gateway_behaviours(text)
+    except ValidationError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
@@ -46,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="sora-emulator",
         description="A local emulator of the /v1/videos API (Sora 2's contract). Its videos are "
         "synthetic: rendered locally, nothing is generated or billed.",
-        epilog=FAULT_HELP,
+        epilog=FAULT_HELP.replace("\nquick start:", "\n" + GATEWAY_HELP + "\nquick start:"),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -109,6 +130,15 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("process", "thread", "inline"),
         help="where clips render (default: a worker process)",
     )
+    parser.add_argument(
+        "--gateway",
+        action="append",
+        type=_gateway,
+        default=[],
+        metavar="WORDS",
+        help="behave like a gateway (LiteLLM's proxy): comma-separated behaviours, or litellm "
+        "for all of them (see below); repeatable",
+    )
     parser.add_argument("--quiet", action="store_true", help="no access log")
     return parser
 
@@ -126,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         data_dir=args.data_dir,
         content_ttl=args.content_ttl,
         render_mode=args.render,
+        gateway=gateway_behaviours([w for words in args.gateway for w in words]),
         access_log=not args.quiet,
     )
     if args.blocked_word:
@@ -151,6 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     shown = f"[{args.host}]" if ":" in args.host else args.host
     profile = service_profile(args.profile)
     faults = f", faults {', '.join(str(f) for f in args.fault)}" if args.fault else ""
+    if settings.gateway:
+        faults += f", like a gateway: {','.join(settings.gateway)}"
     print(
         f"sora emulator listening on http://{shown}:{port}/v1 (profile {profile.name}, "
         f"jobs take {args.job_seconds:g} s{faults}; videos are synthetic)",

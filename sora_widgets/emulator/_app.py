@@ -32,10 +32,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._faults import JOB_KINDS, FaultAction, FaultPlan
 from ._forms import BodyTooLarge, read_fields, too_large
-from ._jobs import Character, Job, JobStore, new_character_id, new_video_id
+from ._jobs import Character, Job, JobStore, gateway_video_id, new_character_id, new_video_id
 from ._references import resolve_reference
 from ._render import RenderResult, RenderSpec
-from ._settings import EmulatorSettings, service_profile, service_rules
+from ._settings import EmulatorSettings, gateway_behaviours, service_profile, service_rules
 from ._validate import (
     ServiceError,
     Upload,
@@ -79,6 +79,8 @@ class EmulatorState:
         self.rules = service_rules(self.profile)
         self.clock: Callable[[], float] = settings.clock or time.time
         self.store = JobStore(self.clock)
+        self.gateway = frozenset(gateway_behaviours(settings.gateway))
+        """The gateway-like behaviours this emulator puts on (see `GATEWAY_BEHAVIOURS`)."""
         self.faults = FaultPlan(settings.faults, settings.fault_seed)
         self.data_dir = settings.resolved_data_dir
         self.uploads_dir = self.data_dir / "uploads"
@@ -95,6 +97,12 @@ class EmulatorState:
             if settings.blocked_words
             else None
         )
+
+    def deployment_id(self, model: str) -> str:
+        """A stable deployment hash for ``model``, like LiteLLM's ``model_info.id`` (64 hex)."""
+        return hashlib.sha256(
+            f"sora-widgets-emulator:{self.profile.name}:{model}".encode()
+        ).hexdigest()
 
     @property
     def jobs(self) -> list[Job]:
@@ -357,10 +365,40 @@ def _not_found(video_id: str) -> ServiceError:
 
 
 def _video(job: Job, state: EmulatorState, **headers: str) -> JSONResponse:
+    if "litellm-headers" in state.gateway:
+        headers.update(_litellm_headers(job, state))
     return JSONResponse(
-        job.to_dict(state.clock(), omit_nulls=bool(state.settings.extra.get("omit_nulls"))),
+        job.to_dict(
+            state.clock(),
+            omit_nulls=bool(state.settings.extra.get("omit_nulls")),
+            status_words="status-words" in state.gateway,
+        ),
         headers=headers,
     )
+
+
+def _litellm_headers(job: Job, state: EmulatorState) -> dict[str, str]:
+    """What LiteLLM's proxy adds to a video answer: the deployment and the job's price (left out
+    when the price is unknown)."""
+    headers = {"x-litellm-model-id": state.deployment_id(job.model)}
+    cost = state.profile.estimate_cost(job.model, job.size, job.seconds)
+    if cost is not None:
+        headers["x-litellm-response-cost"] = repr(float(cost))
+    return headers
+
+
+LITELLM_NO_PROVIDER = (
+    "litellm.BadRequestError: LLM Provider NOT provided. Pass in the LLM provider you are trying "
+    "to call. You passed model=None\n Pass model as E.g. For 'Huggingface' inference endpoints "
+    "pass in `completion(model='huggingface/starcoder',..)` Learn more: "
+    "https://docs.litellm.ai/docs/providers"
+)
+"""The message LiteLLM's proxy (1.108.7) answers ``GET /v1/videos`` with: it routes no list."""
+
+
+async def _method_not_allowed(request: Request) -> Response:
+    """A route the gateway lacks for this method: FastAPI's own 405, before any key check."""
+    return JSONResponse({"detail": "Method Not Allowed"}, status_code=405, headers={"allow": "GET"})
 
 
 def _check_running_limit(state: EmulatorState, owner: str) -> None:
@@ -404,8 +442,11 @@ def _start_job(
         fail_code = "moderation_blocked"
     elif call.fault is not None and call.fault.kind == "fail":
         fail_code = "video_generation_failed"
+    video_id = new_video_id()
+    if "long-ids" in state.gateway:
+        video_id = gateway_video_id(video_id, "openai", model, state.deployment_id(model))
     job = Job(
-        id=new_video_id(),
+        id=video_id,
         owner=call.owner,
         model=model,
         size=size,
@@ -640,6 +681,8 @@ async def create_video(request: Request, state: EmulatorState, call: Call) -> Re
 
 async def list_videos(request: Request, state: EmulatorState, call: Call) -> Response:
     """``GET /v1/videos``: one page, newest first by default, with ``after``/``limit``/``order``."""
+    if "no-list" in state.gateway:
+        raise ServiceError(400, LITELLM_NO_PROVIDER, code="400")
     query = request.query_params
     check_unknown(query, ("after", "limit", "order"))
     limit = parse_limit(query.get("limit"))
@@ -694,8 +737,12 @@ async def delete_video(request: Request, state: EmulatorState, call: Call) -> Re
 async def video_content(request: Request, state: EmulatorState, call: Call) -> Response:
     """``GET /v1/videos/{id}/content``: the MP4, thumbnail or spritesheet, with HTTP Range."""
     video_id = request.path_params["video_id"]
-    check_unknown(request.query_params, ("variant",))
-    variant = parse_variant(request.query_params.get("variant"))
+    if "ignore-variants" in state.gateway:
+        variant = "video"  # like LiteLLM: the query is not read at all
+    else:
+        check_unknown(request.query_params, ("variant",))
+        variant = parse_variant(request.query_params.get("variant"))
+    ignore_range = "ignore-range" in state.gateway
     job = state.store.get(video_id, call.owner)
     if job is None:
         raise _not_found(video_id)
@@ -733,13 +780,16 @@ async def video_content(request: Request, state: EmulatorState, call: Call) -> R
         # the dropped answer honours Range like a real one, so a resuming client makes progress
         data = await asyncio.to_thread(Path(path).read_bytes)
         status, total = 200, len(data)
-        start = _range_start(request.headers.get("range"), total)
+        start = None if ignore_range else _range_start(request.headers.get("range"), total)
         if start is not None:
             data = data[start:]
             status = 206
             headers["content-range"] = f"bytes {start}-{total - 1}/{total}"
         cut = int(call.drop.value) if call.drop.value is not None else len(data) // 2
         return _DroppingResponse(data, status, {**headers, "content-type": media_type}, cut)
+    if ignore_range:
+        data = await asyncio.to_thread(Path(path).read_bytes)
+        return Response(data, media_type=media_type, headers=headers)
     return FileResponse(path, media_type=media_type, headers=headers)
 
 
@@ -915,7 +965,11 @@ def create_app(settings: EmulatorSettings | None = None) -> Starlette:
         route("/v1/videos/characters", "characters", create_character, "POST"),
         route("/v1/videos/characters/{character_id}", "characters", get_character, "GET"),
         route("/v1/videos/{video_id}", "retrieve", retrieve_video, "GET"),
-        route("/v1/videos/{video_id}", "delete", delete_video, "DELETE"),
+        (
+            Route("/v1/videos/{video_id}", _method_not_allowed, methods=["DELETE"])
+            if "no-delete" in state.gateway
+            else route("/v1/videos/{video_id}", "delete", delete_video, "DELETE")
+        ),
         route("/v1/videos/{video_id}/content", "content", video_content, "GET"),
         route("/v1/videos/{video_id}/remix", "remix", remix_video, "POST"),
     ]

@@ -9,6 +9,7 @@ the background. The store is thread-safe: render workers report back from other 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import random
 import secrets
@@ -22,6 +23,7 @@ __all__ = [
     "Job",
     "JobSnapshot",
     "JobStore",
+    "gateway_video_id",
     "new_character_id",
     "new_video_id",
     "progress_curve",
@@ -29,11 +31,23 @@ __all__ = [
 
 MODERATION_MESSAGE = "Your request was blocked by our moderation system."
 FAILURE_MESSAGE = "Video generation failed. Please try again."
+GATEWAY_STATUS_WORDS = {"queued": "pending", "in_progress": "processing"}
+"""The words a gateway uses for unfinished jobs (the ``status-words`` gateway behaviour)."""
 
 
 def new_video_id() -> str:
     """``video_`` + 48 hex characters, like the real service."""
     return "video_" + secrets.token_hex(24)
+
+
+def gateway_video_id(upstream_id: str, provider: str, model: str, deployment: str) -> str:
+    """An id as LiteLLM's proxy hands it out: ``video_`` + base64 of provider, model, the upstream
+    id and the deployment (266–290 characters for the emulator's models)."""
+    inner = (
+        f"litellm:custom_llm_provider:{provider};model_id:{model};video_id:{upstream_id}"
+        f";deployment_id:{deployment}"
+    )
+    return "video_" + base64.b64encode(inner.encode()).decode()
 
 
 def new_character_id() -> str:
@@ -176,15 +190,22 @@ class Job:
         fraction = (elapsed - self.queue_time) / span if span > 0 else 1.0
         return progress_curve(fraction, self._seed)
 
-    def to_dict(self, now: float, *, omit_nulls: bool = False) -> dict[str, Any]:
-        """The Video object at ``now``, with every field of the spec (nulls included by default)."""
+    def to_dict(
+        self, now: float, *, omit_nulls: bool = False, status_words: bool = False
+    ) -> dict[str, Any]:
+        """The Video object at ``now``, with every field of the spec (nulls included by default).
+
+        ``status_words``: speak like a gateway in front of another provider (``pending`` and
+        ``processing`` for ``queued`` and ``in_progress``, and no progress at all).
+        """
         snap = self.snapshot(now)
+        status = GATEWAY_STATUS_WORDS.get(snap.status, snap.status) if status_words else snap.status
         out: dict[str, Any] = {
             "id": self.id,
             "object": "video",
             "model": self.model,
-            "status": snap.status,
-            "progress": snap.progress,
+            "status": status,
+            "progress": None if status_words else snap.progress,
             "created_at": int(self.created_at),
             "completed_at": None if snap.completed_at is None else int(snap.completed_at),
             "expires_at": None if snap.expires_at is None else int(snap.expires_at),

@@ -22,10 +22,57 @@ from ..api._profiles import BUILTIN_PROFILES, Profile
 if TYPE_CHECKING:
     from ._faults import FaultRule
 
-__all__ = ["PROFILE_NAMES", "EmulatorSettings", "ServiceRules", "service_profile", "service_rules"]
+__all__ = [
+    "GATEWAY_BEHAVIOURS",
+    "PROFILE_NAMES",
+    "EmulatorSettings",
+    "ServiceRules",
+    "gateway_behaviours",
+    "service_profile",
+    "service_rules",
+]
 
 PROFILE_NAMES = ("openai", "relay", "extended")
 """The profiles the CLI offers (``emulator`` is accepted too, as the official contract)."""
+
+GATEWAY_BEHAVIOURS: dict[str, str] = {
+    "no-list": "GET /videos answers 400 'LLM Provider NOT provided' in LiteLLM's error shape",
+    "no-delete": "DELETE /videos/{id} answers 405 Method Not Allowed (no such route)",
+    "ignore-variants": "content ignores ?variant= and always sends the MP4",
+    "ignore-range": "content ignores Range: 200 with the whole body",
+    "long-ids": "ids are LiteLLM's: 'video_' + base64 of provider, model, id and deployment",
+    "status-words": "'pending' and 'processing' instead of 'queued' and 'in_progress', progress null",
+    "litellm-headers": "x-litellm-response-cost (the job's estimated price) and x-litellm-model-id",
+}
+"""The gateway-like behaviours the emulator can put on (``--gateway``), each with what it does.
+``litellm`` (or ``all``) names all of them at once: LiteLLM's proxy 1.108.7 shows every one."""
+
+
+def gateway_behaviours(words: str | Sequence[str]) -> tuple[str, ...]:
+    """The behaviours named by ``words`` (a comma-separated string or a sequence), in a fixed
+    order; ``litellm``/``all`` expand to every one. Raises `ValidationError` for an unknown word."""
+    items = (
+        words.split(",")
+        if isinstance(words, str)
+        else [w for item in words for w in item.split(",")]
+    )
+    chosen: set[str] = set()
+    for item in items:
+        word = item.strip().lower()
+        if not word:
+            continue
+        if word in ("litellm", "all"):
+            chosen.update(GATEWAY_BEHAVIOURS)
+        elif word in GATEWAY_BEHAVIOURS:
+            chosen.add(word)
+        else:
+            raise ValidationError(
+                f"gateway behaviour {item.strip()!r} is unknown (choose from "
+                f"{', '.join(GATEWAY_BEHAVIOURS)}, or litellm for all of them)",
+                param="gateway",
+            )
+    return tuple(w for w in GATEWAY_BEHAVIOURS if w in chosen)
+
 
 DEFAULT_BLOCKED_WORDS = ("nsfw", "gore", "moderation_blocked")
 """Prompts containing one of these words (case-insensitive) fail with ``moderation_blocked``."""
@@ -123,6 +170,9 @@ class EmulatorSettings:
     """Time limit for fetching a URL reference (relay profile)."""
     fetch_max_bytes: int = 20 * 1024 * 1024
     """Size limit of a fetched or data-URL reference."""
+    gateway: Sequence[str] = ()
+    """Gateway-like behaviours to put on, e.g. ``("no-list", "long-ids")``; see
+    `GATEWAY_BEHAVIOURS` (``litellm`` names them all). Empty: the official contract."""
     access_log: bool = True
     """Log one line per request to the ``sora_widgets.emulator.access`` logger."""
     extra: dict[str, Any] = field(default_factory=dict)

@@ -61,3 +61,62 @@ def test_cli_help_documents_faults() -> None:
         cwd=Path(__file__).resolve().parents[2],
     )
     assert "ROUTE:ACTION[:PROBABILITY]" in result.stdout and "--job-seconds" in result.stdout
+
+
+def test_cli_help_documents_every_gateway_behaviour() -> None:
+    from sora_widgets.emulator._settings import GATEWAY_BEHAVIOURS
+
+    result = subprocess.run(
+        [sys.executable, "-m", "sora_widgets.emulator", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert "--gateway WORDS" in result.stdout
+    for word, what in GATEWAY_BEHAVIOURS.items():
+        assert f"  {word:<16}{what}" in result.stdout
+
+
+def test_cli_gateway_flag_starts_a_gateway_like_emulator(tmp_path: Path) -> None:
+    bad = subprocess.run(
+        [sys.executable, "-m", "sora_widgets.emulator", "--gateway", "no-lists"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert bad.returncode == 2 and "'no-lists' is unknown" in bad.stderr
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sora_widgets.emulator",
+            "--port",
+            "0",
+            "--quiet",
+            "--data-dir",
+            str(tmp_path),
+            "--gateway",
+            "no-list,no-delete",
+            "--gateway",
+            "long-ids",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert "like a gateway: no-list,no-delete,long-ids" in line
+        base_url = line.split("listening on ")[1].split()[0]
+        headers = {"Authorization": "Bearer sk-cli"}
+        created = httpx.post(f"{base_url}/videos", headers=headers, data={"prompt": "cli"})
+        assert created.status_code == 200 and len(created.json()["id"]) >= 266
+        assert httpx.get(f"{base_url}/videos", headers=headers).status_code == 400
+        video_id = created.json()["id"]
+        assert httpx.delete(f"{base_url}/videos/{video_id}", headers=headers).status_code == 405
+    finally:
+        os.kill(process.pid, signal.SIGINT)
+        process.communicate(timeout=10)
