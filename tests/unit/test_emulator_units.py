@@ -154,3 +154,55 @@ def test_settings_defaults_and_import_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _job(video_id: str, owner: str, created_at: float) -> Job:
+    return Job(
+        id=video_id,
+        owner=owner,
+        model="sora-2",
+        size="720x1280",
+        seconds="4",
+        prompt="p",
+        created_at=created_at,
+        duration=10.0,
+        content_ttl=3600.0,
+    )
+
+
+def test_the_store_scopes_jobs_and_characters_by_owner() -> None:
+    from sora_widgets.emulator._jobs import Character, JobStore
+
+    store = JobStore(lambda: 0.0)
+    for video_id, owner, at in (("video_a", "alice", 1.0), ("video_b", "bob", 2.0)):
+        store.add(_job(video_id, owner, at))
+        store.add(_job(video_id + "2", owner, at + 10))
+    assert store.get("video_a", "alice") is not None and store.get("video_a", "bob") is None
+    assert store.get("video_a") is not None  # unscoped: the emulator's own view
+    page, more = store.page(order="asc", after=None, limit=10, owner="bob")
+    assert [j.id for j in page] == ["video_b", "video_b2"] and not more
+    assert store.page(order="asc", after="video_a", limit=10, owner="bob") == ([], False)
+    store.add_character(Character("char_1", "Calico", 0, "alice"))
+    assert store.character("char_1", "alice") is not None
+    assert store.character("char_1", "bob") is None
+
+
+def test_gateway_ids_and_status_words() -> None:
+    import base64
+
+    from sora_widgets.emulator._jobs import gateway_video_id, new_video_id
+
+    upstream = new_video_id()
+    long_id = gateway_video_id(upstream, "openai", "sora-2", "f" * 64)
+    assert long_id.startswith("video_") and len(long_id) == 266
+    decoded = base64.b64decode(long_id.removeprefix("video_")).decode()
+    assert decoded == (
+        f"litellm:custom_llm_provider:openai;model_id:sora-2;video_id:{upstream}"
+        f";deployment_id:{'f' * 64}"
+    )
+    assert "/" not in long_id and "+" not in long_id  # safe in a URL path
+    job = _job("video_x", "o", 1000.0)
+    assert job.to_dict(1000.0, status_words=True)["status"] == "pending"
+    middle = job.to_dict(1005.0, status_words=True)
+    assert middle["status"] == "processing" and middle["progress"] is None
+    assert job.to_dict(1005.0)["status"] == "in_progress"
