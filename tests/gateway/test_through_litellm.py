@@ -5,11 +5,12 @@ through LiteLLM's ``gemini`` provider): what works through a gateway, shown work
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from sora_widgets.api import AsyncSoraClient, SoraClient, VideoStatus
-from sora_widgets.config import resolve_settings
+from sora_widgets.api import AsyncSoraClient, SoraClient, ValidationError, VideoStatus
+from sora_widgets.config import Settings, resolve_settings
 from sora_widgets.jobs import JobStatus, generate
 from sora_widgets.ledger import Ledger
 
@@ -129,17 +130,48 @@ def test_one_model_name_over_two_deployments(gateway: Gateway, client: SoraClien
             assert is_mp4(client.download_bytes(video_id))
 
 
-def test_generate_through_the_proxy_records_the_gateway(gateway: Gateway, tmp_path: Path) -> None:
-    settings = resolve_settings(
+def settings_for(gateway: Gateway, tmp_path: Path, **kwargs: Any) -> Settings:
+    return resolve_settings(
         base_url=gateway.base_url,
         api_key=gateway.master_key,
         output_dir=tmp_path / "out",
         ledger_path=tmp_path / "ledger.sqlite3",
+        **kwargs,
     )
+
+
+def test_generate_through_the_proxy_records_the_gateway(gateway: Gateway, tmp_path: Path) -> None:
+    settings = settings_for(gateway, tmp_path)
     job = generate("a fox in the snow", size="1280x720", seconds=4, settings=settings, wait=True)
     assert job.status == JobStatus.COMPLETED and job.id is not None
     assert is_mp4(job.paths["video"].read_bytes())
-    assert job.paths["video"].parent == tmp_path / "out"
+    assert {p.parent for p in job.paths.values()} == {tmp_path / "out"}
+    # LiteLLM's x-litellm-response-cost (its price list: $0.10 a second of sora-2) is the cost
+    assert job.cost == pytest.approx(0.40) and job.cost_source == "gateway"
     row = Ledger(tmp_path / "ledger.sqlite3").get(job.id)
     assert row is not None and row.provider == gateway.base_url and row.status == "completed"
+    assert row.cost_source == "gateway"
     assert gateway.master_key not in (tmp_path / "ledger.sqlite3").read_bytes().decode("latin-1")
+
+
+def test_an_unpriced_model_under_max_spend_needs_the_allowance(
+    gateway: Gateway, tmp_path: Path
+) -> None:
+    """The kit has no price for Veo (and LiteLLM 1.108.7 sends no x-litellm-response-cost for
+    it): refused under max_spend, sent with the allowance."""
+    settings = settings_for(gateway, tmp_path, max_spend=50.0)
+    with pytest.raises(ValidationError, match="allow_unpriced=True"):
+        generate(
+            "a storm at sea", model=gateway.veo_model, size="1280x720", seconds=8, settings=settings
+        )
+    assert Ledger(tmp_path / "ledger.sqlite3").count() == 0  # nothing was sent
+    job = generate(
+        "a storm at sea",
+        model=gateway.veo_model,
+        size="1280x720",
+        seconds=8,
+        settings=settings,
+        allow_unpriced=True,
+        wait=True,
+    )
+    assert job.status == JobStatus.COMPLETED and is_mp4(job.paths["video"].read_bytes())
