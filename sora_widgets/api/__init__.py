@@ -5,6 +5,7 @@ Knows HTTP and the contract, nothing of Jupyter or Pillow.
 
 from __future__ import annotations
 
+from ._capabilities import CAPABILITIES, detect_profile
 from ._client import AsyncSoraClient, AsyncVideoPager, SoraClient, VideoPager, safe_filename
 from ._endpoints import first_env
 from ._errors import (
@@ -14,12 +15,14 @@ from ._errors import (
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    ContentFailedError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     ReferenceImageError,
     ServerError,
     SoraError,
+    UnsupportedError,
     ValidationError,
     VideoFailedError,
 )
@@ -46,6 +49,7 @@ from ._retry import RetryPolicy, parse_retry_after
 
 __all__ = [
     "BUILTIN_PROFILES",
+    "CAPABILITIES",
     "MAX_PROMPT_CHARS",
     "APIConnectionError",
     "APIError",
@@ -56,6 +60,7 @@ __all__ = [
     "BadRequestError",
     "Character",
     "ConflictError",
+    "ContentFailedError",
     "DeletedVideo",
     "FileReference",
     "ModelSpec",
@@ -71,6 +76,7 @@ __all__ = [
     "ServerError",
     "SoraClient",
     "SoraError",
+    "UnsupportedError",
     "UrlReference",
     "ValidationError",
     "Video",
@@ -79,6 +85,7 @@ __all__ = [
     "VideoList",
     "VideoPager",
     "VideoStatus",
+    "detect_profile",
     "failure_hint",
     "first_env",
     "get_profile",

@@ -126,6 +126,7 @@ class SoraClient(ClientCore):
         try:
             return self._drive(flow)
         except SoraError as exc:
+            self._learn_from(exc)
             scrub(exc, self._api_key)
             raise
 
@@ -159,7 +160,7 @@ class SoraClient(ClientCore):
         request.headers["Accept-Encoding"] = "identity"
         response = self._http.send(request, stream=True)
         try:
-            if accept_stream(response, action.sink, action.offset):
+            if accept_stream(response, action.sink, action.offset, action.learned):
                 for chunk in response.iter_raw():
                     action.sink.write(chunk)
             else:
@@ -305,7 +306,7 @@ class SoraClient(ClientCore):
         spec = build_content(video_id, variant)
         part = _PartFile(_target(video_id, path, variant))
         try:
-            self._run(download_flow(spec, part.file, self.retry_policy))
+            self._run(download_flow(spec, part.file, self.retry_policy, self.learned))
         except BaseException:
             part.discard()
             raise
@@ -314,7 +315,9 @@ class SoraClient(ClientCore):
     def download_bytes(self, video_id: str, *, variant: str = "video") -> bytes:
         """The content in memory (for thumbnails and small clips; use `download` for videos)."""
         buffer = io.BytesIO()
-        self._run(download_flow(build_content(video_id, variant), buffer, self.retry_policy))
+        self._run(
+            download_flow(build_content(video_id, variant), buffer, self.retry_policy, self.learned)
+        )
         return buffer.getvalue()
 
 
@@ -388,6 +391,7 @@ class AsyncSoraClient(ClientCore):
         try:
             return await self._drive(flow)
         except SoraError as exc:
+            self._learn_from(exc)
             scrub(exc, self._api_key)
             raise
 
@@ -421,7 +425,7 @@ class AsyncSoraClient(ClientCore):
         request.headers["Accept-Encoding"] = "identity"
         response = await self._http.send(request, stream=True)
         try:
-            if accept_stream(response, action.sink, action.offset):
+            if accept_stream(response, action.sink, action.offset, action.learned):
                 async for chunk in response.aiter_raw():
                     action.sink.write(chunk)
             else:
@@ -539,7 +543,7 @@ class AsyncSoraClient(ClientCore):
         spec = build_content(video_id, variant)
         part = _PartFile(_target(video_id, path, variant))
         try:
-            await self._run(download_flow(spec, part.file, self.retry_policy))
+            await self._run(download_flow(spec, part.file, self.retry_policy, self.learned))
         except BaseException:
             part.discard()
             raise
@@ -548,7 +552,9 @@ class AsyncSoraClient(ClientCore):
     async def download_bytes(self, video_id: str, *, variant: str = "video") -> bytes:
         """The content in memory; see `SoraClient.download_bytes`."""
         buffer = io.BytesIO()
-        await self._run(download_flow(build_content(video_id, variant), buffer, self.retry_policy))
+        await self._run(
+            download_flow(build_content(video_id, variant), buffer, self.retry_policy, self.learned)
+        )
         return buffer.getvalue()
 
 

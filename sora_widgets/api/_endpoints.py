@@ -15,7 +15,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from ._errors import APIConnectionError, APITimeoutError, ValidationError, redact
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    SoraError,
+    UnsupportedError,
+    ValidationError,
+    redact,
+)
 from ._flows import Action, create_flow, parsed_flow, request_flow, wait_flow
 from ._models import Character, DeletedVideo, Video, VideoList
 from ._polling import PollPolicy
@@ -148,8 +155,24 @@ class ClientCore:
         self.poll_policy = poll_policy or PollPolicy()
         self.max_retries = self.retry_policy.max_retries
         self._created_ids: set[str] = set()
+        self.learned: dict[str, bool] = {}
+        """What this client found the server lacks at run time, by capability (e.g.
+        ``{"range": False, "list": False}``); consulted before the profile (see `supports`)."""
         self.clock: Callable[[], float] = time.time
         self.monotonic: Callable[[], float] = time.monotonic
+
+    # -- capabilities --------------------------------------------------------------------------
+
+    def supports(self, capability: str) -> bool | None:
+        """Whether the server can do ``capability`` (one of `CAPABILITIES`): what this client
+        learned, else what the profile says; None when unknown (try it)."""
+        if capability in self.learned:
+            return self.learned[capability]
+        return self.profile.capabilities.get(capability)
+
+    def _learn_from(self, exc: SoraError) -> None:
+        if isinstance(exc, UnsupportedError):
+            self.learned[exc.capability] = False
 
     # -- safety --------------------------------------------------------------------------------
 
@@ -215,11 +238,21 @@ class ClientCore:
             validate=validate,
         )
         policy = retry_policy or self.retry_policy
-        return create_flow(spec, params, policy, self._created_ids, self.clock)
+        return self._job_flow(spec, params, policy)
 
-    def _job_flow(self, spec: RequestSpec, params: CreateParams) -> Generator[Action, Any, Video]:
+    def _job_flow(
+        self, spec: RequestSpec, params: CreateParams, policy: RetryPolicy | None = None
+    ) -> Generator[Action, Any, Video]:
         """Any request that starts a billed job: never blindly resent (see `create_flow`)."""
-        return create_flow(spec, params, self.retry_policy, self._created_ids, self.clock)
+        return create_flow(
+            spec,
+            params,
+            policy or self.retry_policy,
+            self._created_ids,
+            self.clock,
+            can_list=self.supports("list"),
+            learned=self.learned,
+        )
 
     def _retrieve_flow(self, video_id: str) -> Generator[Action, Any, Video]:
         return parsed_flow(build_retrieve(video_id), self.retry_policy, parse_video)

@@ -5,12 +5,14 @@ The hierarchy::
     SoraError                        anything this kit raises on purpose
     ├── APIError                     the server answered with an error envelope
     │   ├── BadRequestError          400 (and 422): the request was refused as invalid
-    │   ├── AuthenticationError      401: missing or wrong key
+    │   ├── AuthenticationError      401, or a gateway's refusal of the key in any other status
     │   ├── PermissionDeniedError    403
     │   ├── NotFoundError            404
     │   ├── ConflictError            409
     │   ├── RateLimitError           429 (``retry_after`` in seconds, when the server said)
-    │   └── ServerError              500 and above
+    │   ├── ServerError              500 and above
+    │   ├── UnsupportedError         this provider lacks a capability (``capability`` names it)
+    │   └── ContentFailedError       a completed job whose content the gateway cannot produce
     ├── APIConnectionError           no usable answer: refused, reset, dropped, malformed
     │   └── APITimeoutError          the request timed out
     ├── ValidationError              a check made before sending (nothing was sent)
@@ -36,12 +38,14 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "ContentFailedError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
     "ReferenceImageError",
     "ServerError",
     "SoraError",
+    "UnsupportedError",
     "ValidationError",
     "VideoFailedError",
     "redact",
@@ -114,7 +118,12 @@ class BadRequestError(APIError):
 
 
 class AuthenticationError(APIError):
-    """401: the key is missing or wrong."""
+    """The key is missing or wrong: a 401, or a gateway's refusal in another status.
+
+    LiteLLM's proxy, for one, answers a missing key with a plain-text 500 and a key it cannot
+    check with 400 ``No connected db.``. Nothing was done with the request: a create that failed
+    this way made no job.
+    """
 
 
 class PermissionDeniedError(APIError):
@@ -139,6 +148,29 @@ class RateLimitError(APIError):
 
 class ServerError(APIError):
     """500 or above: the provider failed."""
+
+
+class UnsupportedError(APIError):
+    """This provider evidently lacks a capability (one of `CAPABILITIES`, named by ``capability``).
+
+    Raised when a route is missing (405 on any route; 404 or LiteLLM's 400 "LLM Provider NOT
+    provided" on list), or a content variant came back as bytes of another kind (then nothing
+    is saved). The message says what the kit does instead or what the user can do.
+    """
+
+    def __init__(self, message: str, *, capability: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.capability = capability
+        """The missing capability: one of `CAPABILITIES`."""
+
+
+class ContentFailedError(APIError):
+    """A job reported completed has no content: the provider's job failed upstream.
+
+    LiteLLM answers a download of such a Veo job with 500 "No response data in completed
+    operation". Treat the job as failed (``message`` holds the gateway's words); retrying the
+    download cannot help, creating the video again can.
+    """
 
 
 class APIConnectionError(SoraError):

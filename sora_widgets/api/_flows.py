@@ -14,7 +14,17 @@ from typing import IO, Any, TypeVar
 
 import httpx
 
-from ._errors import APIConnectionError, APIError, APITimeoutError, VideoFailedError
+from ._capabilities import detect_profile
+from ._content import HEAD_BYTES, check_content
+from ._errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    ContentFailedError,
+    UnsupportedError,
+    VideoFailedError,
+)
 from ._models import Video, VideoList
 from ._polling import PollPolicy, PollTracker
 from ._requests import (
@@ -62,6 +72,8 @@ class Stream:
     request: RequestSpec
     sink: IO[bytes]
     offset: int
+    learned: dict[str, bool] | None = None
+    """Where `accept_stream` records a Range answered with 200 (``{"range": False}``)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,13 @@ CLOCK_SKEW = 120.0
 MAX_DOWNLOAD_DROPS = 20
 #: A request that failed this close to the deadline (seconds) failed because of it.
 DEADLINE_SLACK = 0.01
+
+#: Errors no retry can help: the key was refused, the route is missing, the content is gone.
+FINAL_ERRORS: tuple[type[APIError], ...] = (
+    AuthenticationError,
+    UnsupportedError,
+    ContentFailedError,
+)
 
 
 class Deadline:
@@ -161,7 +180,9 @@ def request_flow(
             if response.status_code < 400:
                 return response
             error = error_from_response(spec, response)
-            if not policy.should_retry(attempt, response.status_code):
+            if isinstance(error, FINAL_ERRORS) or not policy.should_retry(
+                attempt, response.status_code
+            ):
                 raise error
             delay = policy.delay(attempt, parse_retry_after(response.headers))
             if delay is None:
@@ -231,6 +252,9 @@ def create_flow(
     policy: RetryPolicy,
     known_ids: set[str],
     clock: Callable[[], float] = time.time,
+    *,
+    can_list: bool | None = True,
+    learned: dict[str, bool] | None = None,
 ) -> Generator[Action, Any, Video]:
     """Create a video without ever billing twice.
 
@@ -238,6 +262,11 @@ def create_flow(
     timeout, a dropped connection or a gateway error once the body was sent) the recent list is
     searched for the job first; only when none matches is the create sent again. If even that
     search fails, the error is raised saying so, and nothing is resubmitted.
+
+    A failure that made no job is not ambiguous: a refused key (`AuthenticationError`, whatever
+    the status) or a missing route is raised at once. Where the provider cannot list
+    (``can_list`` False, or ``learned["list"]`` False) the job cannot be looked for: the error
+    is raised saying so and what to check. A list found missing is recorded in ``learned``.
     """
     attempt = 0
     while True:
@@ -262,12 +291,18 @@ def create_flow(
                     return video
             else:
                 failure = error_from_response(spec, response)
+                if isinstance(failure, FINAL_ERRORS):
+                    raise failure  # refused before any job existed: nothing to look for
                 ambiguous = status in _AMBIGUOUS_STATUS
                 retry_after = parse_retry_after(response.headers)
         if ambiguous:
+            if can_list is False or (learned is not None and learned.get("list") is False):
+                raise _add_lookup_note(failure, None) from None
             try:
                 found = yield from reconcile_flow(params, sent_at, known_ids, policy)
             except (APIError, APIConnectionError) as exc:
+                if isinstance(exc, UnsupportedError) and learned is not None:
+                    learned[exc.capability] = False
                 raise _add_lookup_note(failure, exc) from None
             if found is not None:
                 known_ids.add(found.id)
@@ -281,12 +316,21 @@ def create_flow(
         attempt += 1
 
 
-def _add_lookup_note(failure: Exception, lookup_error: Exception) -> Exception:
-    note = (
-        " The create may have reached the server, and looking for the job failed too "
-        f"({type(lookup_error).__name__}); nothing was resubmitted, so no second job is billed. "
-        "Check client.list() before creating again."
-    )
+def _add_lookup_note(failure: Exception, lookup_error: Exception | None) -> Exception:
+    """``failure`` with a note saying the job could not be looked for, and what to check."""
+    if lookup_error is None or isinstance(lookup_error, UnsupportedError):
+        note = (
+            " The create may have reached the server, and this provider cannot list videos, so "
+            "the kit cannot look for the job; nothing was resubmitted, so no second job is "
+            "billed. Check the provider's console or the gateway's spend logs for a job made "
+            "just now before creating again."
+        )
+    else:
+        note = (
+            " The create may have reached the server, and looking for the job failed too "
+            f"({type(lookup_error).__name__}); nothing was resubmitted, so no second job is "
+            "billed. Check client.list() before creating again."
+        )
     if isinstance(failure, APIError):
         failure.message += note
         failure.args = (failure.message,)
@@ -295,10 +339,17 @@ def _add_lookup_note(failure: Exception, lookup_error: Exception) -> Exception:
     return failure
 
 
-def accept_stream(response: httpx.Response, sink: IO[bytes], offset: int) -> bool:
+def accept_stream(
+    response: httpx.Response,
+    sink: IO[bytes],
+    offset: int,
+    learned: dict[str, bool] | None = None,
+) -> bool:
     """Ready ``sink`` for the body of ``response``; True if the body should be written to it.
 
-    A 206 must resume exactly at ``offset``; a 200 restarts from zero; errors are not written.
+    A 206 must resume exactly at ``offset``; a 200 restarts from zero (the sink is truncated, so
+    a second copy is never appended), and when a Range was asked for (``offset`` > 0) it is
+    recorded in ``learned`` as ``{"range": False}``; errors are not written.
     """
     if response.status_code >= 400:
         return False
@@ -319,6 +370,8 @@ def accept_stream(response: httpx.Response, sink: IO[bytes], offset: int) -> boo
         sink.seek(offset)
         sink.truncate()
         return True
+    if offset and learned is not None:
+        learned["range"] = False
     sink.seek(0)
     sink.truncate()
     return True
@@ -336,16 +389,32 @@ def _range_start(content_range: str) -> int | None:
 
 
 def download_flow(
-    spec: RequestSpec, sink: IO[bytes], policy: RetryPolicy
+    spec: RequestSpec,
+    sink: IO[bytes],
+    policy: RetryPolicy,
+    learned: dict[str, bool] | None = None,
 ) -> Generator[Action, Any, int]:
-    """Stream a body into ``sink``, resuming a dropped transfer with Range; returns bytes written."""
+    """Stream a body into ``sink``, resuming a dropped transfer with Range; returns bytes written.
+
+    ``sink`` must be readable and seekable (``w+b``). A server that answered a Range with 200 is
+    recorded in ``learned`` (``{"range": False}``), and once it is, a dropped transfer starts
+    again from byte 0 instead. The finished body is checked against the variant asked for
+    (`check_content`) before this returns: `UnsupportedError` (capability ``variants``) for a
+    thumbnail or spritesheet that is not an image. A completed job whose content the gateway
+    cannot produce raises `ContentFailedError` at once.
+    """
+    variant = (spec.params or {}).get("variant", "video")
     attempt = 0
     drops = 0
     while True:
         offset = sink.tell()
+        if offset and learned is not None and learned.get("range") is False:
+            sink.seek(0)  # this server ignores Range: start again rather than append
+            sink.truncate()
+            offset = 0
         request = spec.with_headers(Range=f"bytes={offset}-") if offset else spec
         try:
-            response: httpx.Response = yield Stream(request, sink, offset)
+            response: httpx.Response = yield Stream(request, sink, offset, learned)
         except APIConnectionError:
             progressed = sink.tell() > offset
             drops += 1
@@ -356,13 +425,26 @@ def download_flow(
             delay = policy.delay(attempt)
         else:
             if response.status_code < 400:
-                return sink.tell()
+                size = sink.tell()
+                sink.seek(0)
+                head = sink.read(HEAD_BYTES)
+                sink.seek(size)
+                check_content(
+                    variant,
+                    head,
+                    size,
+                    response.headers.get("content-type", ""),
+                    detect_profile(response.headers),
+                )
+                return size
             if response.status_code == 416 and offset:
                 sink.seek(0)
                 sink.truncate()
                 continue
             error = error_from_response(spec, response)
-            if not policy.should_retry(attempt, response.status_code):
+            if isinstance(error, FINAL_ERRORS) or not policy.should_retry(
+                attempt, response.status_code
+            ):
                 raise error
             delay = policy.delay(attempt, parse_retry_after(response.headers))
             if delay is None:

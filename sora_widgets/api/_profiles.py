@@ -13,10 +13,12 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal
 
+from ._capabilities import CAPABILITIES
 from ._errors import ValidationError
 
 __all__ = [
     "BUILTIN_PROFILES",
+    "CAPABILITIES",
     "MAX_PROMPT_CHARS",
     "ModelSpec",
     "Profile",
@@ -57,6 +59,21 @@ def orientation(size: str) -> str:
     except ValidationError:
         return ""
     return "landscape" if w > h else "portrait" if h > w else "square"
+
+
+def _capabilities(**known: bool | None) -> Mapping[str, bool | None]:
+    """Every capability of `CAPABILITIES`, None (unknown) unless given."""
+    unknown = set(known) - set(CAPABILITIES)
+    if unknown:
+        raise ValidationError(
+            f"capabilities {sorted(unknown)} are unknown (choose from {', '.join(CAPABILITIES)})",
+            param="capabilities",
+        )
+    return MappingProxyType({name: known.get(name) for name in CAPABILITIES})
+
+
+_ALL_CAPABILITIES = _capabilities(**dict.fromkeys(CAPABILITIES, True))
+_UNKNOWN_CAPABILITIES = _capabilities()
 
 
 def _join_or(values: Iterable[str]) -> str:
@@ -100,6 +117,15 @@ class Profile:
     """How create requests are encoded when they carry no file."""
     extra_fields: frozenset[str] = frozenset()
     """Fields beyond the contract this provider takes (e.g. ``watermark``)."""
+    open_extra_fields: bool = False
+    """True when the provider passes any extra field on (a gateway forwarding provider-specific
+    parameters): then ``extra_fields`` is not a limit."""
+    url_references: bool = True
+    """False when a reference cannot travel as a URL (LiteLLM crashes on ``{"image_url": …}`` and
+    forwards a URL string as the "image"): fetch and fit it locally, then upload the file."""
+    capabilities: Mapping[str, bool | None] = field(default_factory=lambda: _UNKNOWN_CAPABILITIES)
+    """What the provider is known to do beyond create and retrieve, by capability (see
+    `CAPABILITIES`): True, False, or None when unknown (try it; the client learns)."""
     max_running: int | None = 2
     """How many jobs may run at once per key (None: no known limit)."""
     max_prompt_chars: int = MAX_PROMPT_CHARS
@@ -123,8 +149,26 @@ class Profile:
         return tuple(spec.name for spec in self.models)
 
     def with_(self, **changes: Any) -> Profile:
-        """A copy with some fields changed, e.g. ``get_profile("relay").with_(max_running=4)``."""
+        """A copy with some fields changed, e.g. ``get_profile("relay").with_(max_running=4)``.
+
+        ``capabilities`` may be given in part (``{"delete": False}``): the rest are kept.
+        """
+        if "capabilities" in changes:
+            merged = {**self.capabilities, **changes["capabilities"]}
+            changes["capabilities"] = _capabilities(**merged)
         return replace(self, **changes)
+
+    def supports(self, capability: str) -> bool | None:
+        """What the profile knows of ``capability``: True, False, or None (unknown, try it).
+
+        Raises `ValidationError` for a name not in `CAPABILITIES`.
+        """
+        if capability not in CAPABILITIES:
+            raise ValidationError(
+                f"capability {capability!r} is unknown (choose {_join_or(CAPABILITIES)})",
+                param="capability",
+            )
+        return self.capabilities.get(capability)
 
     # -- checks --------------------------------------------------------------------------------
 
@@ -173,7 +217,7 @@ class Profile:
                     param="seconds",
                 )
         for key in extra or {}:
-            if key in _CONTRACT_FIELDS:
+            if key in _CONTRACT_FIELDS or self.open_extra_fields:
                 continue
             if key not in self.extra_fields:
                 allowed = (
@@ -273,6 +317,7 @@ BUILTIN_PROFILES: Mapping[str, Profile] = MappingProxyType(
         "openai": Profile(
             name="openai",
             models=_OPENAI_MODELS,
+            capabilities=_ALL_CAPABILITIES,
             description="the official /v1/videos contract (OpenAI shut its service down on 2026-09-24)",
         ),
         "relay": Profile(
@@ -283,9 +328,26 @@ BUILTIN_PROFILES: Mapping[str, Profile] = MappingProxyType(
             extra_fields=frozenset({"watermark"}),
             description="an OpenAI-compatible gateway: watermark, URL references, more lengths",
         ),
+        "litellm": Profile(
+            name="litellm",
+            models=_OPENAI_MODELS,
+            reference_form="file",
+            body_encoding="multipart",
+            open_extra_fields=True,
+            url_references=False,
+            max_running=None,
+            capabilities=_capabilities(
+                list=False, delete=False, variants=False, range=False, remix=True
+            ),
+            description=(
+                "LiteLLM's proxy (litellm[proxy]): /v1/videos routed to Azure's Sora, Veo, Runway "
+                "and others; uploads only, no list, no delete, no thumbnail or Range"
+            ),
+        ),
         "emulator": Profile(
             name="emulator",
             models=_OPENAI_MODELS,
+            capabilities=_ALL_CAPABILITIES,
             billing="simulated",
             max_running=None,
             description="the local emulator: the official contract, synthetic videos, nothing billed",
@@ -295,7 +357,8 @@ BUILTIN_PROFILES: Mapping[str, Profile] = MappingProxyType(
 
 
 def get_profile(profile: str | Profile | None = None) -> Profile:
-    """The built-in profile of that name (``openai``, ``relay``, ``emulator``), or ``profile`` itself."""
+    """The built-in profile of that name (``openai``, ``relay``, ``litellm``, ``emulator``), or
+    ``profile`` itself; `ValidationError` for another name."""
     if isinstance(profile, Profile):
         return profile
     name = (profile or "openai").strip().lower()

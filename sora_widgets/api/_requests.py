@@ -6,6 +6,7 @@ takes an `httpx.Response`. Both clients use these, so the endpoint logic exists 
 
 from __future__ import annotations
 
+import ast
 import json as jsonlib
 import secrets
 from collections.abc import Mapping, Sequence
@@ -15,16 +16,19 @@ from urllib.parse import quote
 
 import httpx
 
+from ._capabilities import detect_profile
 from ._errors import (
     APIConnectionError,
     APIError,
     AuthenticationError,
     BadRequestError,
     ConflictError,
+    ContentFailedError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     ServerError,
+    UnsupportedError,
     ValidationError,
 )
 from ._models import Character, DeletedVideo, Video, VideoList
@@ -33,6 +37,9 @@ from ._references import FileReference, UrlReference, image_dimensions, normaliz
 from ._retry import parse_retry_after
 
 __all__ = [
+    "CONTENT_ACCEPT",
+    "COST_HEADER",
+    "ErrorDetail",
     "RequestSpec",
     "Variant",
     "build_content",
@@ -45,13 +52,16 @@ __all__ = [
     "build_make_character",
     "build_remix",
     "build_retrieve",
+    "content_failure",
     "error_from_response",
     "parse_character",
     "parse_deleted",
+    "parse_gateway_cost",
     "parse_json",
     "parse_list",
     "parse_video",
     "parse_video_with_hint",
+    "unwrap_error",
 ]
 
 Variant = Literal["video", "thumbnail", "spritesheet"]
@@ -70,6 +80,9 @@ class RequestSpec:
     json: Any = None
     multipart: Sequence[MultipartField] | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    capability: str | None = None
+    """The capability (see `CAPABILITIES`) this request relies on, if any: a server that evidently
+    lacks the route answers with `UnsupportedError` naming it."""
 
     def with_headers(self, **headers: str) -> RequestSpec:
         """A copy with these headers added (replacing any of the same name)."""
@@ -205,6 +218,14 @@ def build_create(
             use_json = False
             fields["input_reference"] = reference
     elif isinstance(reference, UrlReference):
+        if reference.file_id is None and not profile.url_references:
+            raise ValidationError(
+                f"{profile.name} takes a reference image only as an uploaded file, not as the URL "
+                f"{_shorten_url(reference.url or '')!r}: fetch and fit it first with "
+                f"sora_widgets.prepare_reference(url, {size!r}) and pass the result (generate() "
+                "and %%sora -r do this for you)",
+                param="input_reference",
+            )
         if reference.file_id is not None:
             fields["input_reference"] = {"file_id": reference.file_id}
         elif profile.reference_form == "url":
@@ -224,6 +245,12 @@ def build_create(
     return RequestSpec("POST", "videos", multipart=multipart), params
 
 
+def _shorten_url(url: str, limit: int = 80) -> str:
+    if url.startswith("data:"):
+        return url.split(",", 1)[0] + ",…"
+    return url if len(url) <= limit else url[: limit - 1] + "…"
+
+
 def build_retrieve(video_id: str) -> RequestSpec:
     """``GET /videos/{id}``; the id is quoted, so a hostile id cannot change the path."""
     return RequestSpec("GET", _video_path(video_id))
@@ -231,7 +258,7 @@ def build_retrieve(video_id: str) -> RequestSpec:
 
 def build_delete(video_id: str) -> RequestSpec:
     """``DELETE /videos/{id}``."""
-    return RequestSpec("DELETE", _video_path(video_id))
+    return RequestSpec("DELETE", _video_path(video_id), capability="delete")
 
 
 def build_list(
@@ -251,11 +278,25 @@ def build_list(
         if order not in ("asc", "desc"):
             raise ValidationError(f"order {order!r} must be 'asc' or 'desc'", param="order")
         params["order"] = order
-    return RequestSpec("GET", "videos", params=params or None)
+    return RequestSpec("GET", "videos", params=params or None, capability="list")
+
+
+CONTENT_ACCEPT: Mapping[str, str] = {
+    "video": "video/mp4, */*;q=0.1",
+    "thumbnail": "image/webp, image/png;q=0.9, image/jpeg;q=0.9, */*;q=0.1",
+    "spritesheet": "image/jpeg, image/png;q=0.9, image/webp;q=0.9, */*;q=0.1",
+}
+"""The ``Accept`` header of each content variant: the spec's type first (``video/mp4``,
+``image/webp``, JPEG for spritesheets), other image types a gateway may send, then anything (a
+strict server would answer 406 to ``application/binary``, which the official SDK sends)."""
 
 
 def build_content(video_id: str, variant: str = "video") -> RequestSpec:
-    """``GET /videos/{id}/content`` of a variant (video, thumbnail, spritesheet; else `ValidationError`)."""
+    """``GET /videos/{id}/content`` of a variant (video, thumbnail, spritesheet; else `ValidationError`).
+
+    ``Accept`` names the variant's type (`CONTENT_ACCEPT`); the thumbnail and spritesheet rely
+    on the ``variants`` capability.
+    """
     if variant not in VARIANTS:
         raise ValidationError(
             f"variant {variant!r} is unknown (choose 'video', 'thumbnail' or 'spritesheet')",
@@ -266,14 +307,17 @@ def build_content(video_id: str, variant: str = "video") -> RequestSpec:
         "GET",
         _video_path(video_id, "/content"),
         params=params,
-        headers={"Accept": "application/binary"},
+        headers={"Accept": CONTENT_ACCEPT[variant]},
+        capability=None if variant == "video" else "variants",
     )
 
 
 def build_remix(video_id: str, *, prompt: str) -> RequestSpec:
     """``POST /videos/{id}/remix``; the prompt is checked first (`ValidationError`)."""
     check_prompt(prompt)
-    return RequestSpec("POST", _video_path(video_id, "/remix"), json={"prompt": prompt})
+    return RequestSpec(
+        "POST", _video_path(video_id, "/remix"), json={"prompt": prompt}, capability="remix"
+    )
 
 
 def _video_ref(video: Any) -> dict[str, Any]:
@@ -294,7 +338,7 @@ def build_edit(
     """``POST /videos/edits`` (``video``: an id, a Video or ``{"id": …}``, else `ValidationError`)."""
     check_prompt(prompt)
     body = {"prompt": prompt, "video": _video_ref(video), **(extra_body or {})}
-    return RequestSpec("POST", "videos/edits", json=body)
+    return RequestSpec("POST", "videos/edits", json=body, capability="edit")
 
 
 def build_extend(
@@ -308,7 +352,7 @@ def build_extend(
         )
     body = {"prompt": prompt, "seconds": str(seconds).strip(), "video": _video_ref(video)}
     body.update(extra_body or {})
-    return RequestSpec("POST", "videos/extensions", json=body)
+    return RequestSpec("POST", "videos/extensions", json=body, capability="extend")
 
 
 def build_make_character(*, name: str, video: FileReference) -> RequestSpec:
@@ -354,9 +398,35 @@ def parse_json(spec: RequestSpec, response: httpx.Response) -> Mapping[str, Any]
     return data
 
 
+COST_HEADER = "x-litellm-response-cost"
+"""The header in which LiteLLM's proxy reports what a request cost, in US dollars."""
+
+
+def parse_gateway_cost(headers: Mapping[str, str]) -> float | None:
+    """The cost a gateway reported in ``x-litellm-response-cost`` (dollars), or None.
+
+    Garbage, negative, infinite and NaN values are None, never an error.
+    """
+    raw = headers.get(COST_HEADER)
+    if raw is None:
+        return None
+    try:
+        cost = float(raw)
+    except ValueError:
+        return None
+    if cost != cost or cost < 0 or cost == float("inf"):
+        return None
+    return cost
+
+
 def parse_video(spec: RequestSpec, response: httpx.Response) -> Video:
-    """The Video of a successful response; a malformed body or no id is an `APIConnectionError`."""
-    video = Video.from_dict(parse_json(spec, response))
+    """The Video of a successful response; a malformed body or no id is an `APIConnectionError`.
+
+    ``gateway_cost`` is taken from the response's ``x-litellm-response-cost`` header.
+    """
+    video = Video.from_dict(
+        parse_json(spec, response), gateway_cost=parse_gateway_cost(response.headers)
+    )
     if not video.id:
         raise APIConnectionError(f"{spec.describe()} answered with a video that has no id")
     return video
@@ -399,54 +469,241 @@ _STATUS_ERRORS: dict[int, type[APIError]] = {
     429: RateLimitError,
 }
 
-_HINTS = {
-    401: " (check the API key: SORA_API_KEY or OPENAI_API_KEY)",
+_KEY_HINT = " (check the API key: SORA_API_KEY or OPENAI_API_KEY)"
+
+_NO_DB = "no connected db"
+_NO_LIST = "llm provider not provided"
+_NO_CONTENT = "no response data in completed operation"
+
+_ROUTES = {
+    "list": "GET /videos",
+    "delete": "DELETE /videos/{id}",
+    "variants": "GET /videos/{id}/content?variant=…",
+    "remix": "POST /videos/{id}/remix",
+    "edit": "POST /videos/edits",
+    "extend": "POST /videos/extensions",
+}
+
+_INSTEAD = {
+    "list": (
+        "the kit follows jobs from its ledger instead (sora_widgets.resume(), %sora list); "
+        "to see jobs made elsewhere, look in the provider's console"
+    ),
+    "delete": "the video stays on the provider until it expires there",
+    "variants": "download the video and make the picture from it",
+    "remix": "create a new video with a changed prompt instead",
+    "edit": "create a new video with a changed prompt instead",
+    "extend": "create a longer video instead",
 }
 
 
-def error_from_response(spec: RequestSpec, response: httpx.Response) -> APIError:
-    """Map an error response (real envelope, or an HTML page from a proxy) to an `APIError`."""
-    status = response.status_code
-    message: str | None = None
-    type_: str | None = None
+@dataclass(frozen=True)
+class ErrorDetail:
+    """What an error body says, with a gateway's wrapping removed (see `unwrap_error`)."""
+
+    message: str | None
+    type: str | None = None
     code: str | None = None
     param: str | None = None
+    gateway_message: str | None = None
+    """The gateway's own message when it wrapped an upstream error (LiteLLM), else None."""
+
+
+def _opt_field(envelope: Mapping[str, Any], name: str) -> str | None:
+    value = envelope.get(name)
+    return None if value is None else str(value)
+
+
+def _embedded_error(text: str) -> Mapping[str, Any] | None:
+    """The first ``{"error": {…}}`` object inside ``text`` (JSON or a Python dict's repr)."""
+    decoder = jsonlib.JSONDecoder()
+    start = text.find("{")
+    while start != -1:
+        found: Any = None
+        try:
+            found, _ = decoder.raw_decode(text, start)
+        except ValueError:
+            end = _matching_brace(text, start)
+            if end is not None:
+                try:
+                    found = ast.literal_eval(text[start : end + 1])
+                except (ValueError, SyntaxError, MemoryError, RecursionError):
+                    found = None
+        if isinstance(found, Mapping):
+            inner = found.get("error", found)
+            if isinstance(inner, Mapping) and isinstance(inner.get("message"), str):
+                return inner
+        start = text.find("{", start + 1)
+    return None
+
+
+def _matching_brace(text: str, start: int) -> int | None:
+    depth, quote, escaped = 0, "", False
+    for index in range(start, min(len(text), start + 20_000)):
+        char = text[index]
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return index
+    return None
+
+
+def unwrap_error(body: object) -> ErrorDetail:
+    """Read an error body: the contract's envelope, or a gateway's wrapping of an upstream one.
+
+    LiteLLM answers ``{"error": {"message": "litellm.BadRequestError: OpenAIException -
+    {\"error\": {…}} …", "code": "400", "param": null}}``: its ``code`` is the HTTP status and
+    the upstream error sits inside the message. Then the upstream message, type, code and param
+    are returned, and the gateway's text in ``gateway_message``.
+    """
+    if not isinstance(body, Mapping):
+        return ErrorDetail(message=None)
+    envelope = body.get("error", body)
+    if isinstance(envelope, str):
+        return ErrorDetail(message=envelope)
+    if not isinstance(envelope, Mapping):
+        return ErrorDetail(message=None)
+    message = _opt_field(envelope, "message")
+    if message is None and isinstance(envelope.get("detail"), str):
+        message = str(envelope["detail"])  # FastAPI's {"detail": "Not Found"}
+    detail = ErrorDetail(
+        message=message,
+        type=_opt_field(envelope, "type"),
+        code=_opt_field(envelope, "code"),
+        param=_opt_field(envelope, "param"),
+    )
+    if message and "{" in message:
+        inner = _embedded_error(message)
+        if inner is not None:
+            return ErrorDetail(
+                message=str(inner["message"]),
+                type=_opt_field(inner, "type") or detail.type,
+                code=_opt_field(inner, "code"),
+                param=_opt_field(inner, "param"),
+                gateway_message=message,
+            )
+    return detail
+
+
+def _unsupported(
+    spec: RequestSpec, status: int, reason: str, gateway: str | None
+) -> tuple[str, str] | None:
+    """(capability, message) when this error shows the route is missing, else None."""
+    capability = spec.capability
+    if capability is None or capability not in _ROUTES:
+        return None
+    lacking = status == 405
+    if capability == "list":
+        lacking = lacking or status == 404 or (status == 400 and _NO_LIST in reason.lower())
+    if not lacking:
+        return None
+    who = f"this gateway ({gateway})" if gateway else "this server"
+    said = " ".join(reason.split())
+    if len(said) > 100:
+        said = said[:99] + "…"
+    return capability, (
+        f"{who} has no {_ROUTES[capability]} (it answered {status}: {said}); {_INSTEAD[capability]}"
+    )
+
+
+def _auth_refusal(
+    spec: RequestSpec, response: httpx.Response, status: int, detail: ErrorDetail, text: str
+) -> str | None:
+    """The message for a gateway's refusal of the key, whatever the status, else None."""
+    message = (detail.message or "").strip()
+    if status == 401:
+        return f"the gateway refused the key ({message or 'HTTP 401'}){_KEY_HINT}"
+    if _NO_DB in message.lower() or detail.type == "no_db_connection":
+        return (
+            f"the gateway refused the key ({status} {message!r}): LiteLLM's proxy checks any key "
+            "but its master key in its database, and it has none connected; use the proxy's "
+            "master key, or ask its admin for a virtual key of a proxy with a database"
+        )
+    sent_key = "authorization" in response.request.headers if _has_request(response) else True
+    plain = response.headers.get("content-type", "").split(";")[0].strip().lower() == "text/plain"
+    if status == 500 and plain and not sent_key:
+        return (
+            f"the gateway refused the request: no key was sent, and it answered 500 "
+            f"{text.strip()[:60]!r} (LiteLLM's proxy does so without a key); set SORA_API_KEY "
+            "or pass api_key="
+        )
+    return None
+
+
+def _has_request(response: httpx.Response) -> bool:
+    try:
+        response.request  # noqa: B018 - raises when the response was built without one
+    except RuntimeError:
+        return False
+    return True
+
+
+def content_failure(spec: RequestSpec, status: int, message: str | None) -> str | None:
+    """The message for a completed job whose content a gateway cannot produce, else None."""
+    if status < 500 or not spec.path.endswith("/content") or not message:
+        return None
+    if _NO_CONTENT not in message.lower():
+        return None
+    return (
+        f"the gateway reports the job completed but has no video for it ({message.strip()[:160]}): "
+        "the provider's job failed upstream; create the video again"
+    )
+
+
+def error_from_response(spec: RequestSpec, response: httpx.Response) -> APIError:
+    """Map an error response to an `APIError`: the contract's envelope, a gateway's, or a page.
+
+    Recognised beyond the status: LiteLLM's wrapped upstream errors (see `unwrap_error`), a
+    gateway's refusal of the key (`AuthenticationError` whatever the status), a missing route
+    (`UnsupportedError`) and a completed job without content (`ContentFailedError`).
+    """
+    status = response.status_code
     body: Any = None
     try:
         body = response.json()
     except (ValueError, UnicodeDecodeError):
         body = None
-    if isinstance(body, Mapping):
-        envelope = body.get("error", body)
-        if isinstance(envelope, Mapping):
-            message = _opt(envelope.get("message"))
-            type_ = _opt(envelope.get("type"))
-            code = _opt(envelope.get("code"))
-            param = _opt(envelope.get("param"))
-        elif isinstance(envelope, str):
-            message = envelope
+    detail = unwrap_error(body)
+    text = response.text[:_MAX_EXCERPT].replace("\n", " ") if body is None else ""
+    message = detail.message
     if not message:
-        text = response.text[:_MAX_EXCERPT].strip().replace("\n", " ")
         reason = response.reason_phrase or "error"
         message = f"{spec.describe()} failed with HTTP {status} {reason}"
-        if text:
-            message += f" (body: {text!r})"
-    message += _HINTS.get(status, "")
+        if text.strip():
+            message += f" (body: {text.strip()!r})"
     kwargs: dict[str, Any] = {
         "status_code": status,
-        "type": type_,
-        "code": code,
-        "param": param,
+        "type": detail.type,
+        "code": detail.code,
+        "param": detail.param,
         "request_id": response.headers.get("x-request-id"),
         "body": body,
     }
+    refused = _auth_refusal(spec, response, status, detail, text)
+    if refused is not None:
+        return AuthenticationError(refused, **kwargs)
+    reason = detail.gateway_message or detail.message or response.reason_phrase or "error"
+    missing = _unsupported(spec, status, reason, detect_profile(response.headers))
+    if missing is not None:
+        capability, text_ = missing
+        return UnsupportedError(text_, capability=capability, **kwargs)
+    failed = content_failure(spec, status, detail.gateway_message or detail.message)
+    if failed is not None:
+        return ContentFailedError(failed, **kwargs)
     if status == 429:
         return RateLimitError(message, retry_after=parse_retry_after(response.headers), **kwargs)
     cls = _STATUS_ERRORS.get(status)
     if cls is None:
         cls = ServerError if status >= 500 else APIError
     return cls(message, **kwargs)
-
-
-def _opt(value: object) -> str | None:
-    return None if value is None else str(value)

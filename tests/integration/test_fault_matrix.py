@@ -18,6 +18,7 @@ from sora_widgets.api import (
     NotFoundError,
     SoraClient,
     SoraError,
+    UnsupportedError,
     VideoFailedError,
 )
 from sora_widgets.config import resolve_settings
@@ -52,8 +53,8 @@ CLIENT_TIMEOUT = 1.0
 def expected(fault: str, route: str) -> str:
     """The outcome a user should see: ``ok``, or the kind of clear error."""
     if fault in ("401", "404"):
-        if route == "list":
-            return "list-error"
+        if route == "list":  # a 404 on GET /videos says the server has no list route
+            return "list-unsupported" if fault == "404" else "list-error"
         return "refused" if route == "create" else "error-resumable"
     if fault == "expired content" and route in ("create", "content"):
         return "expired"
@@ -115,7 +116,10 @@ def test_fault_cell(
         assert job.status == JobStatus.ERROR and job.message
     elif outcome == "list-error":
         assert job.status == JobStatus.COMPLETED
-        assert isinstance(list_error, (AuthenticationError, NotFoundError))
+        assert isinstance(list_error, AuthenticationError)
+    elif outcome == "list-unsupported":
+        assert job.status == JobStatus.COMPLETED
+        assert isinstance(list_error, UnsupportedError) and list_error.capability == "list"
     elif outcome == "expired":
         assert job.status == JobStatus.EXPIRED and "expired" in job.message
     elif outcome == "failed":
@@ -145,6 +149,7 @@ _WORDS = {
     "refused": "clear error, no job",
     "error-resumable": "clear error; `resume()` finishes it",
     "list-error": "job done; list gives a clear error",
+    "list-unsupported": "job done; list says the server has no list route (`UnsupportedError`)",
     "expired": "reported expired",
     "failed": "`VideoFailedError` with code and hint",
 }

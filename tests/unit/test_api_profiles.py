@@ -66,7 +66,7 @@ def test_estimate_cost(model: str, size: str, seconds: str, cost: float | None) 
 
 
 def test_unknown_profile_and_sizes() -> None:
-    with pytest.raises(ValidationError, match="openai, relay or emulator"):
+    with pytest.raises(ValidationError, match="openai, relay, litellm or emulator"):
         get_profile("azure")
     assert parse_size("1280x720") == (1280, 720)
     assert parse_size((720, 1280)) == (720, 1280)
