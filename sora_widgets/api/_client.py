@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-import re
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
@@ -20,6 +19,7 @@ import httpx
 
 from ._endpoints import ClientCore
 from ._errors import APIConnectionError, SoraError, scrub
+from ._filenames import safe_filename
 from ._flows import Action, Send, Sleep, Stream, accept_stream, download_flow
 from ._models import Character, DeletedVideo, Video, VideoList
 from ._polling import PollPolicy
@@ -32,14 +32,6 @@ __all__ = ["AsyncSoraClient", "AsyncVideoPager", "SoraClient", "VideoPager", "sa
 T = TypeVar("T")
 
 CHUNK_SIZE = 1 << 20
-_SUFFIX = {"video": ".mp4", "thumbnail": ".thumbnail.webp", "spritesheet": ".spritesheet.jpg"}
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
-
-
-def safe_filename(video_id: str, variant: str = "video") -> str:
-    """A file name for a server-given id that cannot escape its folder (no ``/``, ``..``, NUL)."""
-    stem = _UNSAFE.sub("_", video_id).strip(".") or "video"
-    return stem[:120] + _SUFFIX.get(variant, ".bin")
 
 
 def _target(video_id: str, path: str | os.PathLike[str] | None, variant: str) -> Path:
