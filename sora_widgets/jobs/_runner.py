@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 from ..api import (
+    APIConnectionError,
     APIError,
     APITimeoutError,
     AsyncSoraClient,
@@ -32,6 +33,7 @@ from ..api import (
     PollTracker,
     RateLimitError,
     RetryPolicy,
+    ServerError,
     ValidationError,
     Video,
     VideoFailedError,
@@ -433,9 +435,22 @@ class Runner:
         fresh = video is not None
         # a fresh job waits the policy's first delay; a resumed one is asked about at once
         delay = tracker.next_delay(clock()) if video is not None else 0.0
+        troubled = 0
         while video is None or not video.is_terminal:
             await self.clock.sleep(delay)
-            video, hint = await client.retrieve_with_hint(video_id)
+            try:
+                video, hint = await client.retrieve_with_hint(video_id)
+            except (RateLimitError, ServerError, APIConnectionError) as exc:
+                # the job runs on whatever the provider's front door does: keep asking, slower
+                troubled += 1
+                if tracker.expired(clock()):
+                    raise
+                delay = min(2.0**troubled, self.poll_policy.max_interval)
+                job._changed(
+                    message=f"the provider did not answer ({exc}); asking again in {delay:.0f} s"
+                )
+                continue
+            troubled = 0
             now = clock()
             # a gateway may send no progress at all: then there is no trend and no percentage
             progress = job.progress if video.progress is None else video.progress
