@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from ..gateway.conftest import Gateway
+from ..gateway.conftest import gateway as gateway  # the real LiteLLM proxy, for gateway.ipynb
 from .conftest import RunNotebook
 
 pytestmark = pytest.mark.notebook
@@ -170,9 +172,12 @@ def test_teaching_lesson_compares_variations_and_minds_the_budget(
 
 
 def test_gateway_notebook_configures_a_relay_without_showing_the_key(
-    run_notebook: RunNotebook,
+    run_notebook: RunNotebook, request: pytest.FixtureRequest
 ) -> None:
-    notebook, path = run_notebook("gateway.ipynb")
+    # the notebook's LiteLLM section runs against the real proxy of tests/gateway
+    gateway: Gateway = request.getfixturevalue("gateway")
+    proxy = {"LITELLM_BASE_URL": gateway.base_url, "LITELLM_API_KEY": gateway.master_key}
+    notebook, path = run_notebook("gateway.ipynb", env=proxy)
     no_errors(notebook)
 
     # Nothing configured to begin with, and the key never shown, only "set".
@@ -197,7 +202,15 @@ def test_gateway_notebook_configures_a_relay_without_showing_the_key(
     received = text(cell(notebook, "for job in gateway.jobs:"))
     assert "{'watermark': False}" in received and "{'watermark': True}" in received
     assert "image host served: ['/harbour-1280x720.jpg']" in received
-    assert len(videos(path)) == 2
+
+    # Through LiteLLM's proxy: a video, LiteLLM's long id, the proxy's own price.
+    assert f"LiteLLM proxy: {gateway.base_url}" in text(cell(notebook, "proxy_url = os.environ"))
+    assert len(players_in(cell(notebook, "from IPython.display import display"))) == 1
+    through = text(cell(notebook, "if proxy_url:\n    print("))
+    length = re.search(r"id: +(\d+) characters, video_", through)
+    assert length and int(length.group(1)) > 200
+    assert "cost: $0.40 (gateway)" in through
+    assert len(videos(path)) == 3
 
     # The panel on the relay profile offers its Watermark choice.
     panel_cell = cell(notebook, "from sora_widgets import SoraPanel")
@@ -214,4 +227,5 @@ def test_gateway_notebook_configures_a_relay_without_showing_the_key(
     # characters of letters of both cases, digits, - and _).
     shown = "\n".join(text(c) for c in code_cells(notebook))
     assert not re.search(r"(?<![\w-])(?=[\w-]*[A-Z])(?=[\w-]*[a-z])[\w-]{32}(?![\w-])", shown)
+    assert gateway.master_key not in json.dumps(notebook.cells)
     assert "Bearer" not in json.dumps(notebook.cells)
