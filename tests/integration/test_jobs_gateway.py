@@ -114,3 +114,32 @@ def test_resume_needs_no_list(
     row = ledger.get(ghost)
     assert row is not None and row.status == "lost"
     assert row.note is not None and "cannot list" in row.note  # says what to check instead
+
+
+def test_everything_works_behind_a_litellm_like_gateway(
+    emulator_factory: EmulatorFactory, tmp_path: Path, runner: Runner
+) -> None:
+    emulator = emulator_factory(gateway=["litellm"])  # every behaviour LiteLLM's proxy shows
+    settings = settings_for(emulator, tmp_path)
+    said: list[str] = []
+    jobs = [
+        generate(
+            f"a lighthouse, take {n}", settings=settings, on_change=lambda j: said.append(j.message)
+        )
+        for n in (1, 2)
+    ]
+    for job in jobs:
+        job.wait(60)
+    ids = [job.id or "" for job in jobs]
+    assert all(len(video_id) > 200 for video_id in ids)  # LiteLLM-long ids ...
+    videos = [job.paths["video"] for job in jobs]
+    assert videos[0] != videos[1] and all(len(p.name) < 120 for p in videos)  # ... never one file
+    assert videos[0].read_bytes() != videos[1].read_bytes()
+    for job in jobs:
+        assert job.status == JobStatus.COMPLETED
+        with Image.open(job.paths["thumbnail"]) as thumb:
+            assert thumb.format == "WEBP"
+        assert job.cost_source == "gateway" and job.cost == pytest.approx(0.4)
+    assert any("processing" in text for text in said)  # the gateway's own word was shown
+    row = ledger_for(settings).get(ids[1])
+    assert row is not None and row.cost_source == "gateway" and row.video_path == str(videos[1])
