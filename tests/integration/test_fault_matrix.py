@@ -155,6 +155,77 @@ _WORDS = {
 }
 
 
+GATEWAY_ROWS: dict[str, str] = {
+    "no-list": "job done; list says the gateway has no list (`UnsupportedError`); `resume()` needs none",
+    "no-delete": "job done; delete says, in one line, that the video stays on the provider",
+    "ignore-variants": "job done; thumbnail and spritesheet made from the MP4 (real WebP and JPEG)",
+    "ignore-range": "job done; a download whose Range is ignored starts again, never appends",
+    "long-ids": "job done; a 280-character id gets its own short file name",
+    "status-words": "job done; the gateway's own word is shown, no fake percentage",
+    "litellm-headers": "job done; the cost is the gateway's own figure",
+}
+"""What each of the emulator's gateway behaviours (what LiteLLM's proxy does) leads to."""
+
+
+@pytest.mark.parametrize("behaviour", list(GATEWAY_ROWS))
+def test_gateway_row(emulator_factory: EmulatorFactory, tmp_path: Path, behaviour: str) -> None:
+    from PIL import Image
+
+    from sora_widgets.api import UnsupportedError
+    from sora_widgets.jobs import delete
+
+    # a download cut mid-body is resumed with Range: where the gateway ignores Range, it must
+    # start again cleanly (the bytes are compared with the render below)
+    faults = ["content:script=drop"] if behaviour == "ignore-range" else []
+    emulator = emulator_factory(job_seconds=0.5, gateway=[behaviour], faults=faults)
+    out, ledger_path = tmp_path / "out", tmp_path / "ledger.sqlite3"
+    settings = resolve_settings(
+        base_url=emulator.base_url,
+        api_key="sk-matrix",
+        profile="openai",
+        output_dir=out,
+        ledger_path=ledger_path,
+    )
+    said: list[str] = []
+    job = generate(
+        "a lighthouse behind a gateway",
+        settings=settings,
+        on_change=lambda j: said.append(j.message),
+    )
+    job.wait(60)
+    assert job.status == JobStatus.COMPLETED and job.id is not None
+    assert (
+        job.paths["video"].read_bytes()
+        == Path(
+            emulator.jobs[0].render_paths["video"]  # type: ignore[index]
+        ).read_bytes()
+    )
+    for variant, kind in (("thumbnail", "WEBP"), ("spritesheet", "JPEG")):
+        with Image.open(job.paths[variant]) as picture:
+            assert picture.format == kind, (variant, picture.format)
+    assert not list(out.glob("*.part"))
+    with SoraClient(base_url=emulator.base_url, api_key="sk-matrix") as client:
+        if behaviour == "no-list":
+            with pytest.raises(UnsupportedError):
+                list(client.list())
+        else:
+            assert [v.id for v in client.list()] == [job.id]
+    if behaviour == "no-delete":
+        with pytest.raises(UnsupportedError, match="stays on the provider"):
+            delete(job).result(30)
+    if behaviour == "ignore-range":  # the cut download was asked for again
+        contents = [line for line in emulator.state.access_log if "/content" in line]
+        assert len(contents) >= 4, contents
+    if behaviour == "long-ids":
+        assert len(job.id) > 200 and len(job.paths["video"].name) < 80
+    if behaviour == "status-words":
+        assert any("processing" in text for text in said)
+    if behaviour == "litellm-headers":
+        assert job.cost_source == "gateway"
+    rows = Ledger(ledger_path).recent(10)
+    assert [r.id for r in rows] == [job.id] and rows[0].status == "completed"
+
+
 def matrix_markdown() -> str:
     """The outcome table of `docs/fault-matrix.md`, from `FAULTS` and `expected`."""
     lines = [
@@ -172,6 +243,18 @@ def matrix_markdown() -> str:
     for fault, action in FAULTS.items():
         cells = [_WORDS[expected(fault, route)] for route in ROUTES]
         lines.append(f"| {fault} (`{action}`) | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "## Gateway rows",
+        "",
+        "What a gateway such as LiteLLM's proxy does differently, played by the emulator",
+        "(`--gateway BEHAVIOUR`); each row is `test_gateway_row`, one job through the jobs layer,",
+        "then a `list`. The same behaviours are tested through the real proxy in `tests/gateway/`.",
+        "",
+        "| gateway behaviour | outcome |",
+        "|---|---|",
+    ]
+    lines += [f"| `{name}` | {outcome} |" for name, outcome in GATEWAY_ROWS.items()]
     return "\n".join(lines) + "\n"
 
 
