@@ -158,6 +158,7 @@ class HistoryGallery(w.VBox):  # type: ignore[misc]
         settings = self._settings()
         recent = jobs.ledger_for(settings).recent(self.size * 3, provider=settings.provider)
         rows = [r for r in recent if not r.pending and r.status != JobStatus.DELETED][: self.size]
+        cannot_list = jobs.capability(settings, "list") is False
         items = [
             HistoryItem(row, _thumbnail(row), open_job=self._open_job, say=self._say)
             for row in rows
@@ -168,7 +169,13 @@ class HistoryGallery(w.VBox):  # type: ignore[misc]
             else:
                 stale, self.items = self.items, items
                 self.grid.children = tuple(item.root for item in items)
-                self.empty.value = "" if items else note(f"No jobs yet for {settings.provider}.")
+                empty = "" if items else f"No jobs yet for {settings.provider}."
+                if cannot_list:  # where the gallery's jobs come from, when the provider can't say
+                    empty = (
+                        f"{jobs.capability_reason(settings, 'list')}: shown are the jobs this "
+                        f"machine's ledger knows. {empty}"
+                    ).strip()
+                self.empty.value = note(empty) if empty else ""
         for item in stale:
             item.close()
         return items

@@ -19,6 +19,7 @@ from ipywidgets.embed import embed_data
 from PIL import Image
 
 from sora_widgets import jobs
+from sora_widgets.api import UnsupportedError
 from sora_widgets.config import Settings, resolve_settings
 from sora_widgets.emulator import EmulatorHandle
 from sora_widgets.jobs import generate
@@ -464,3 +465,28 @@ def test_close_closes_every_widget_and_stops_listening(
     assert card.status.value == status_at_close and card.player is None
     failed = [r.getMessage() for r in caplog.records if "listener" in r.getMessage()]
     assert failed == []
+
+
+def test_behind_a_gateway_without_delete_or_list_the_panel_says_so(
+    emulator_factory: EmulatorFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator = emulator_factory(gateway=["no-delete", "no-list"])
+    clean_env(monkeypatch, tmp_path)
+    monkeypatch.setenv("SORA_BASE_URL", emulator.base_url)
+    monkeypatch.setenv("SORA_API_KEY", KEY)
+    panel = panel_for(tmp_path, prompt="a heron behind a gateway", size="1280x720")
+    (card,) = panel.submit()
+    card.job.wait(60)
+    wait_for(lambda: card.player is not None)
+    assert card.delete_button.layout.display != "none"  # not known yet: it may work
+    with pytest.raises(UnsupportedError):
+        card.delete().result(30)  # the gateway answers 405: learned ...
+    (again,) = panel.submit()
+    again.job.wait(60)
+    wait_for(lambda: again.player is not None)
+    assert again.delete_button.layout.display == "none"  # ... and the button is gone
+    settings = panel.settings
+    jobs.ledger_for(settings).learn(settings.provider, "list", False, "this gateway cannot list")
+    panel.refresh_history().result(10)
+    assert "this gateway cannot list: shown are the jobs this machine" in panel.history.empty.value
+    assert len(panel.history.items) == 2
