@@ -273,7 +273,7 @@ def test_edits_extensions_and_characters(emulator: EmulatorHandle) -> None:
         )
         assert extension.status_code == 200, extension.text
         assert extension.json()["seconds"] == "8"
-        done = wait_terminal(http, extension.json()["id"])
+        done = wait_terminal(http, extension.json()["id"], timeout=90)  # four renders queue
         assert done["status"] == "completed"
         assert_video(http.get(f"/videos/{done['id']}/content").content, "720x1280", "8")
 
