@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
@@ -100,3 +101,33 @@ def test_panel_submits_and_plays_through_the_proxy(through_proxy: Path, gateway:
     assert is_mp4(path.read_bytes())
     assert not card.remix_button.disabled
     panel.close()
+
+
+def test_without_delete_or_list_the_magics_and_panel_say_so(
+    shell: InteractiveShell, through_proxy: Path
+) -> None:
+    with capture_output():
+        shell.run_cell_magic("sora", "-s 1280x720 -t 4 --wait --as clip", "a quiet harbour")
+    job = shell.user_ns["clip"]
+    with pytest.raises(UsageError, match=r"no DELETE /videos/\{id\}.*stays on the provider"):
+        shell.run_line_magic("sora", f"delete {job.id}")
+
+    # learned once for this gateway: the panel offers no Delete, its history needs no list
+    panel = SoraPanel(output_dir=through_proxy / "out", prompt="a kite", size="1280x720")
+    panel.wait_idle()
+    assert job.id in {item.row.id for item in panel.history.items}
+    (card,) = panel.submit()
+    card.job.wait(60)
+    wait_for(lambda: card.player is not None)
+    assert card.delete_button.layout.display == "none"
+    panel.close()
+
+    # the litellm profile knows there is no list: %sora list says where its rows come from
+    shell.run_line_magic("config", "SoraMagics.profile = 'litellm'")
+    with capture_output() as cap:
+        shell.run_line_magic("sora", "list")
+        shell.run_line_magic("sora", f"show {job.id[:-12]}")  # a unique prefix is enough
+    out = shown(cap)
+    assert job.id in out and card.job.id in out
+    assert "has no list" in out and "jobs this machine's ledger knows" in out
+    assert f"{job.paths['video'].name}" in out and len(job.paths["video"].name) < 80

@@ -5,11 +5,15 @@ line a user can act on."""
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +25,7 @@ from sora_widgets.api import (
     ContentFailedError,
     SoraClient,
     UnsupportedError,
+    ValidationError,
     VideoStatus,
 )
 from sora_widgets.config import Settings, resolve_settings
@@ -28,11 +33,13 @@ from sora_widgets.jobs import JobStatus, generate, resume
 from sora_widgets.ledger import Ledger
 
 from ..conftest import FAST_POLL
-from ._helpers import decode_litellm_id, first_frame, is_mp4
+from ._helpers import close_to, decode_litellm_id, first_frame, is_mp4, png
 from .conftest import Gateway
 from .veo_standin import BLOCKED_WORD
 
 pytestmark = pytest.mark.slow
+
+ORANGE = (230, 120, 20)
 
 
 @pytest.fixture
@@ -210,3 +217,43 @@ def test_resume_after_a_kernel_restart_needs_no_list(gateway: Gateway, tmp_path:
     for job in jobs:
         assert job.status == JobStatus.COMPLETED and is_mp4(job.paths["video"].read_bytes())
     assert Ledger(ledger_path).unfinished() == []
+
+
+@pytest.fixture
+def image_host(tmp_path: Path) -> Iterator[tuple[str, list[str]]]:
+    """A web server on 127.0.0.1 with one 800x600 orange PNG; yields its URL and the paths asked."""
+    folder = tmp_path / "host"
+    folder.mkdir()
+    (folder / "orange.png").write_bytes(png(800, 600, ORANGE))
+    asked: list[str] = []
+
+    class Host(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            asked.append(self.path)
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Host, directory=str(folder))
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/orange.png", asked
+    server.shutdown()
+    server.server_close()
+
+
+def test_url_references_are_fetched_fitted_and_uploaded_on_the_litellm_profile(
+    gateway: Gateway, tmp_path: Path, image_host: tuple[str, list[str]]
+) -> None:
+    url, asked = image_host
+    client = SoraClient(
+        base_url=gateway.base_url, api_key=gateway.master_key, profile="litellm", max_retries=0
+    )
+    for reference in ({"image_url": url}, url):
+        with pytest.raises(ValidationError, match="only as an uploaded file.*prepare_reference"):
+            client.create(prompt="x", size="1280x720", seconds=4, input_reference=reference)
+    assert asked == []  # refused before anything was fetched or sent
+
+    settings = settings_for(gateway, tmp_path, profile="litellm")
+    job = generate("the wall at dusk", size="1280x720", seconds=4, reference=url, settings=settings)
+    job.wait(60)
+    assert asked == ["/orange.png"]  # the kit fetched it, fitted 800x600 to 1280x720, uploaded it
+    assert close_to(first_frame(job.paths["video"]).getpixel((640, 360)), ORANGE)
