@@ -33,6 +33,7 @@ from sora_widgets.jobs import JobStatus, generate, resume
 from sora_widgets.ledger import Ledger
 
 from ..conftest import FAST_POLL
+from ._cutter import CuttingRelay
 from ._helpers import close_to, decode_litellm_id, first_frame, is_mp4, png
 from .conftest import Gateway
 from .veo_standin import BLOCKED_WORD
@@ -257,3 +258,25 @@ def test_url_references_are_fetched_fitted_and_uploaded_on_the_litellm_profile(
     job.wait(60)
     assert asked == ["/orange.png"]  # the kit fetched it, fitted 800x600 to 1280x720, uploaded it
     assert close_to(first_frame(job.paths["video"]).getpixel((640, 360)), ORANGE)
+
+
+def test_a_range_answered_with_200_restarts_the_download_cleanly(
+    gateway: Gateway, client: SoraClient, tmp_path: Path
+) -> None:
+    """A download cut short is resumed with Range; LiteLLM ignores Range and sends the whole body
+    again (200): the kit starts the file again rather than append a second copy, and learns it."""
+    video_id = finished(client)
+    whole = client.download_bytes(video_id)
+    relay = CuttingRelay(gateway.url, cut_after=40_000)
+    try:
+        through = SoraClient(
+            base_url=f"{relay.url}/v1", api_key=gateway.master_key, poll_policy=FAST_POLL
+        )
+        path = through.download(video_id, tmp_path / "cut.mp4")
+    finally:
+        relay.stop()
+    assert relay.cuts_left == 0 and len(relay.content_requests) == 2
+    assert "range: bytes=" not in relay.content_requests[0].lower()
+    assert "range: bytes=" in relay.content_requests[1].lower()  # it asked to resume…
+    assert path.read_bytes() == whole  # …got the whole body again, and kept exactly one copy
+    assert through.learned.get("range") is False
