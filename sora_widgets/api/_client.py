@@ -139,6 +139,8 @@ class SoraClient(ClientCore):
                     result = self._http.send(request)
                 except httpx.HTTPError as exc:
                     error = self._transport_error(exc, action.request)
+                else:
+                    self._observe(result)
             else:
                 try:
                     result = self._stream(action)
@@ -404,6 +406,8 @@ class AsyncSoraClient(ClientCore):
                     result = await self._http.send(request)
                 except httpx.HTTPError as exc:
                     error = self._transport_error(exc, action.request)
+                else:
+                    self._observe(result)
             else:
                 try:
                     result = await self._stream(action)

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from ._capabilities import detect_profile
 from ._errors import (
     APIConnectionError,
     APITimeoutError,
@@ -144,7 +145,13 @@ class ClientCore:
             )
         self._api_key = key or None
         self.base_url = url.rstrip("/")
-        self.profile = get_profile(profile if profile is not None else first_env("SORA_PROFILE"))
+        chosen = profile if profile is not None else first_env("SORA_PROFILE")
+        self.profile = get_profile(chosen)
+        self.profile_given = chosen is not None
+        """False when the profile is the default: then a server that identifies itself (see
+        `detected_profile`) switches the client to its built-in profile."""
+        self.detected_profile: str | None = None
+        """The built-in profile the server's response headers named (``"litellm"``), once seen."""
         if isinstance(timeout, httpx.Timeout):
             self.timeout = timeout
         elif timeout is not None:
@@ -169,6 +176,18 @@ class ClientCore:
         if capability in self.learned:
             return self.learned[capability]
         return self.profile.capabilities.get(capability)
+
+    def _observe(self, response: httpx.Response) -> None:
+        """Note who answered: the first response that identifies a gateway sets
+        `detected_profile`, and switches the profile when none was chosen."""
+        if self.detected_profile is not None:
+            return
+        name = detect_profile(response.headers)
+        if name is None:
+            return
+        self.detected_profile = name
+        if not self.profile_given and self.profile.name != name:
+            self.profile = get_profile(name)
 
     def _learn_from(self, exc: SoraError) -> None:
         if isinstance(exc, UnsupportedError):

@@ -17,6 +17,7 @@ from sora_widgets.api import (
     CAPABILITIES,
     APIConnectionError,
     APIError,
+    AsyncSoraClient,
     AuthenticationError,
     BadRequestError,
     ContentFailedError,
@@ -29,6 +30,7 @@ from sora_widgets.api import (
 )
 from sora_widgets.api._requests import build_content, build_list, error_from_response, unwrap_error
 
+from .._async import run as run_async
 from .test_api_client import (
     KEY,
     DroppingStream,
@@ -501,3 +503,49 @@ def test_litellm_profile_takes_a_data_url_reference_only_as_a_file() -> None:
     client = make_client(server, sleeps, profile="litellm")
     with pytest.raises(ValidationError, match="data:image/png;base64,…"):
         client.create(prompt="x", input_reference="data:image/png;base64," + "A" * 500)
+
+
+def test_a_gateway_that_names_itself_switches_a_client_with_no_chosen_profile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SORA_PROFILE", raising=False)
+    server, sleeps = Server(), []
+    server.on("POST /v1/videos", ok(video("video_new"), LITELLM_HEADERS))
+    client = make_client(server, sleeps)
+    assert client.profile.name == "openai" and client.detected_profile is None
+    client.create(prompt="x")
+    assert client.detected_profile == "litellm" and client.profile.name == "litellm"
+    assert client.supports("list") is False
+    chosen = make_client(server, sleeps, profile="relay")
+    chosen.create(prompt="x")
+    assert chosen.detected_profile == "litellm" and chosen.profile.name == "relay"
+
+
+def test_the_async_client_learns_the_same_things(tmp_path: Path) -> None:
+    server = Server()
+    server.on("GET /v1/videos/video_1/content", range_server(MP4, [3000], honour_range=False))
+    server.on(
+        "GET /v1/videos/video_2/content",
+        content(MP4, {"content-type": "video/mp4", **LITELLM_HEADERS}),
+    )
+
+    async def fake_sleep(seconds: float) -> None:
+        return None
+
+    async def main() -> tuple[bytes, dict[str, bool], str]:
+        async with AsyncSoraClient(
+            api_key=KEY,
+            base_url="http://gateway.test/v1",
+            http_client=httpx.AsyncClient(transport=httpx.MockTransport(server)),
+            sleep=fake_sleep,
+        ) as client:
+            path = await client.download("video_1", tmp_path)
+            with pytest.raises(UnsupportedError) as info:
+                await client.download("video_2", tmp_path, variant="thumbnail")
+            return path.read_bytes(), dict(client.learned), info.value.capability
+
+    data, learned, capability = run_async(main())
+    assert data == MP4 and capability == "variants"
+    assert learned == {"range": False, "variants": False}
+    assert [r.headers.get("range") for r in server.calls[:3]] == [None, "bytes=3000-", None]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["video_1.mp4"]
