@@ -29,6 +29,7 @@ from sora_widgets.api import (
     VideoStatus,
 )
 from sora_widgets.config import Settings, resolve_settings
+from sora_widgets.display import status_card
 from sora_widgets.jobs import JobStatus, generate, resume
 from sora_widgets.ledger import Ledger
 
@@ -132,16 +133,21 @@ def test_veo_processing_is_in_progress_and_a_job_failed_upstream_fails(
     with pytest.raises(ContentFailedError, match="failed upstream"):
         client.download_bytes(video.id)
 
-    # …and the jobs layer reports such a job failed, with the gateway's words
+    # …and the jobs layer reports such a job failed, with the gateway's words; while it runs, its
+    # card shows the time it has been running rather than a percentage it does not know
+    cards: list[str] = []
     job = generate(
         f"another {BLOCKED_WORD} storm",
         model=gateway.veo_model,
         size="1280x720",
         seconds=8,
         settings=settings_for(gateway, tmp_path),
+        on_change=lambda j: cards.append(status_card(j).data["text/plain"]),
     )
     with pytest.raises(ContentFailedError):
         job.wait(90)
+    running = [card for card in cards if card.startswith("sora in_progress")]
+    assert running and all("running for" in card and "%" not in card for card in running)
     assert job.status == JobStatus.FAILED and "video" not in job.paths
     assert "No response data in completed operation" in str(job.error)
     assert not list((tmp_path / "out").glob("*.mp4"))
