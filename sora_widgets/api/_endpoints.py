@@ -190,8 +190,18 @@ class ClientCore:
             self.profile = get_profile(name)
 
     def _learn_from(self, exc: SoraError) -> None:
-        if isinstance(exc, UnsupportedError):
-            self.learned[exc.capability] = False
+        """Remember a missing capability, and name the gateway in the message when it is known
+        (a 405 from LiteLLM's router carries none of its headers)."""
+        if not isinstance(exc, UnsupportedError):
+            return
+        self.learned[exc.capability] = False
+        name = self.detected_profile or (
+            self.profile.name if self.profile.name == "litellm" else None
+        )
+        anonymous = "this server "
+        if name and exc.message.startswith(anonymous):
+            exc.message = f"this gateway ({name}) " + exc.message[len(anonymous) :]
+            exc.args = (exc.message,)
 
     # -- safety --------------------------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from ._errors import (
 from ._models import Video, VideoList
 from ._polling import PollPolicy, PollTracker
 from ._requests import (
+    BUDGET_EXCEEDED,
     CreateParams,
     RequestSpec,
     build_list,
@@ -42,6 +43,7 @@ from ._retry import RetryPolicy, parse_retry_after
 T = TypeVar("T")
 
 __all__ = [
+    "FINAL_ERRORS",
     "Deadline",
     "Flow",
     "Send",
@@ -50,6 +52,7 @@ __all__ = [
     "create_flow",
     "download_flow",
     "failure_hint",
+    "is_final",
     "parsed_flow",
     "request_flow",
     "wait_flow",
@@ -99,6 +102,12 @@ FINAL_ERRORS: tuple[type[APIError], ...] = (
     UnsupportedError,
     ContentFailedError,
 )
+
+
+def is_final(error: APIError) -> bool:
+    """True when retrying cannot help and the request made nothing: one of `FINAL_ERRORS`, or a
+    gateway's refusal for a spent budget (LiteLLM's ``budget_exceeded``, 422 or 429)."""
+    return isinstance(error, FINAL_ERRORS) or error.type == BUDGET_EXCEEDED
 
 
 class Deadline:
@@ -180,9 +189,7 @@ def request_flow(
             if response.status_code < 400:
                 return response
             error = error_from_response(spec, response)
-            if isinstance(error, FINAL_ERRORS) or not policy.should_retry(
-                attempt, response.status_code
-            ):
+            if is_final(error) or not policy.should_retry(attempt, response.status_code):
                 raise error
             delay = policy.delay(attempt, parse_retry_after(response.headers))
             if delay is None:
@@ -291,7 +298,7 @@ def create_flow(
                     return video
             else:
                 failure = error_from_response(spec, response)
-                if isinstance(failure, FINAL_ERRORS):
+                if is_final(failure):
                     raise failure  # refused before any job existed: nothing to look for
                 ambiguous = status in _AMBIGUOUS_STATUS
                 retry_after = parse_retry_after(response.headers)
@@ -442,9 +449,7 @@ def download_flow(
                 sink.truncate()
                 continue
             error = error_from_response(spec, response)
-            if isinstance(error, FINAL_ERRORS) or not policy.should_retry(
-                attempt, response.status_code
-            ):
+            if is_final(error) or not policy.should_retry(attempt, response.status_code):
                 raise error
             delay = policy.delay(attempt, parse_retry_after(response.headers))
             if delay is None:

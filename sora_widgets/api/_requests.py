@@ -37,6 +37,7 @@ from ._references import FileReference, UrlReference, image_dimensions, normaliz
 from ._retry import parse_retry_after
 
 __all__ = [
+    "BUDGET_EXCEEDED",
     "CONTENT_ACCEPT",
     "COST_HEADER",
     "ErrorDetail",
@@ -471,6 +472,9 @@ _STATUS_ERRORS: dict[int, type[APIError]] = {
 
 _KEY_HINT = " (check the API key: SORA_API_KEY or OPENAI_API_KEY)"
 
+BUDGET_EXCEEDED = "budget_exceeded"
+"""The error ``type`` with which LiteLLM's proxy refuses a key whose budget is spent."""
+
 _NO_DB = "no connected db"
 _NO_LIST = "llm provider not provided"
 _NO_CONTENT = "no response data in completed operation"
@@ -622,8 +626,8 @@ def _auth_refusal(
 ) -> str | None:
     """The message for a gateway's refusal of the key, whatever the status, else None."""
     message = (detail.message or "").strip()
-    if status == 401:
-        return f"the gateway refused the key ({message or 'HTTP 401'}){_KEY_HINT}"
+    if status == 401 or detail.type == "auth_error":
+        return f"the gateway refused the key ({message or f'HTTP {status}'}){_KEY_HINT}"
     if _NO_DB in message.lower() or detail.type == "no_db_connection":
         return (
             f"the gateway refused the key ({status} {message!r}): LiteLLM's proxy checks any key "
@@ -693,6 +697,11 @@ def error_from_response(spec: RequestSpec, response: httpx.Response) -> APIError
     refused = _auth_refusal(spec, response, status, detail, text)
     if refused is not None:
         return AuthenticationError(refused, **kwargs)
+    if detail.type == BUDGET_EXCEEDED:
+        message = (
+            f"the gateway refused the request: this key's budget is spent ({message.strip()}); "
+            "ask the gateway's admin to raise the key's budget, or use another key"
+        )
     reason = detail.gateway_message or detail.message or response.reason_phrase or "error"
     missing = _unsupported(spec, status, reason, detect_profile(response.headers))
     if missing is not None:

@@ -549,3 +549,49 @@ def test_the_async_client_learns_the_same_things(tmp_path: Path) -> None:
     assert learned == {"range": False, "variants": False}
     assert [r.headers.get("range") for r in server.calls[:3]] == [None, "bytes=3000-", None]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["video_1.mp4"]
+
+
+# A spent virtual-key budget, as LiteLLM 1.108.7's auth raises it (proxy/auth/auth_exception_handler
+# and litellm.BudgetExceededError, read from its source: 422 by default, 429 where configured).
+def budget_body(code: str) -> dict[str, Any]:
+    message = "Budget has been exceeded! Current cost: 0.8, Max budget: 0.5"
+    return {"error": {"message": message, "type": "budget_exceeded", "param": None, "code": code}}
+
+
+@pytest.mark.parametrize("status", [422, 429])
+def test_a_spent_budget_is_said_plainly_and_never_retried(status: int) -> None:
+    server, sleeps = Server(), []
+    server.on("POST /v1/videos", respond(status, budget_body(str(status)), {"retry-after": "1"}))
+    with pytest.raises(APIError) as info:
+        make_client(server, sleeps).create(prompt="x")
+    message = str(info.value)
+    assert "this key's budget is spent" in message and "Max budget: 0.5" in message
+    assert "raise the key's budget" in message
+    assert sleeps == [] and server.count("POST /v1/videos") == 1
+    assert server.count("GET /v1/videos") == 0
+
+
+def test_litellm_auth_error_type_is_a_refused_key_whatever_the_status() -> None:
+    server, sleeps = Server(), []
+    body = {
+        "error": {
+            "message": "Authentication Error, Invalid proxy server token passed.",
+            "type": "auth_error",
+            "param": "None",
+            "code": "400",
+        }
+    }
+    server.on("GET /v1/videos/video_1", respond(400, body))
+    with pytest.raises(AuthenticationError, match="the gateway refused the key"):
+        make_client(server, sleeps).retrieve("video_1")
+
+
+def test_a_405_names_the_gateway_the_client_knows() -> None:
+    server, sleeps = Server(), []
+    server.on("DELETE /v1/videos/video_1", respond(405, {"detail": "Method Not Allowed"}))
+    with pytest.raises(UnsupportedError) as info:
+        make_client(server, sleeps, profile="litellm").delete("video_1")
+    assert str(info.value).startswith(
+        "Error 405: this gateway (litellm) has no DELETE /videos/{id} (it answered 405: "
+        "Method Not Allowed); the video stays on the provider"
+    )
