@@ -506,8 +506,10 @@ class ErrorDetail:
     """What an error body says, with a gateway's wrapping removed (see `unwrap_error`)."""
 
     message: str | None
+    """The upstream provider's message when a gateway wrapped it, else the envelope's."""
     type: str | None = None
     code: str | None = None
+    """The upstream code (e.g. ``invalid_value``), not a gateway's HTTP status as text."""
     param: str | None = None
     gateway_message: str | None = None
     """The gateway's own message when it wrapped an upstream error (LiteLLM), else None."""
