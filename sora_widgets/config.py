@@ -47,6 +47,9 @@ class Settings:
     """True when this is the embedded emulator (videos are synthetic, nothing is billed)."""
     allow_unpriced: bool = False
     """Under ``max_spend``, send a job whose price is unknown (otherwise it is refused)."""
+    profile_chosen: bool = True
+    """False when nobody chose the profile: the client then takes the one its server names
+    (LiteLLM's proxy identifies itself by its ``x-litellm-*`` headers)."""
 
     @property
     def provider(self) -> str:
@@ -58,9 +61,9 @@ class Settings:
         """Jobs allowed to run at once on this provider (``max_running``, else the profile's)."""
         return self.max_running if self.max_running is not None else self.profile.max_running
 
-    def client_key(self) -> tuple[str, str | None, str, float | None]:
+    def client_key(self) -> tuple[str, str | None, str, float | None, bool]:
         """What identifies one connection pool (used by the Runner, never displayed)."""
-        return (self.base_url, self.api_key, self.profile.name, self.timeout)
+        return (self.base_url, self.api_key, self.profile.name, self.timeout, self.profile_chosen)
 
     def __repr__(self) -> str:
         return (
@@ -122,6 +125,7 @@ def resolve_settings(
     return Settings(
         base_url=url.rstrip("/"),
         profile=get_profile(profile_value),
+        profile_chosen=profile_value is not None,
         api_key=key,
         output_dir=Path(out),
         max_spend=max_spend,

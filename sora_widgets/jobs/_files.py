@@ -7,6 +7,7 @@ Written once for the Runner (when a job completes) and for the download action (
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ from ..api import (
     APIError,
     ContentFailedError,
     NotFoundError,
+    ReferenceImageError,
     UnsupportedError,
     safe_filename,
 )
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
     from ._runner import Runner
 
 __all__ = ["VARIANT_FILES", "fetch_files"]
+
+logger = logging.getLogger("sora_widgets.jobs")
 
 VARIANT_FILES = ("video", "thumbnail", "spritesheet")
 """What a finished job saves; only the video is required."""
@@ -171,6 +175,10 @@ async def _make_missing_previews(
     from ..media import make_previews
 
     targets = {v: out / safe_filename(job.id, v) for v in missing}
-    return await asyncio.to_thread(
-        make_previews, video, targets.get("thumbnail"), targets.get("spritesheet")
-    )
+    try:
+        return await asyncio.to_thread(
+            make_previews, video, targets.get("thumbnail"), targets.get("spritesheet")
+        )
+    except ReferenceImageError as exc:  # a video PyAV cannot read: the job is fine without them
+        logger.warning("job %s: no previews made: %s", job.id, exc)
+        return {}

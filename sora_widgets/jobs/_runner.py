@@ -141,7 +141,7 @@ class Runner:
         )
         self._thread.start()
         self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sora-ledger")
-        self._clients: dict[tuple[str, str | None, str, float | None], AsyncSoraClient] = {}
+        self._clients: dict[tuple[str, str | None, str, float | None, bool], AsyncSoraClient] = {}
         self._slots: dict[str, _Slots] = {}
         self._following: set[str] = set()
         self._durations: dict[tuple[str, str, str, str], collections.deque[float]] = {}
@@ -286,7 +286,8 @@ class Runner:
             client = AsyncSoraClient(
                 api_key=settings.api_key,
                 base_url=settings.base_url,
-                profile=settings.profile,
+                # a profile nobody chose gives way to the one the server names (litellm)
+                profile=settings.profile if settings.profile_chosen else None,
                 timeout=settings.timeout,
                 retry_policy=self.retry_policy,
                 poll_policy=self.poll_policy,

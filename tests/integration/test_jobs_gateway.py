@@ -143,3 +143,26 @@ def test_everything_works_behind_a_litellm_like_gateway(
     assert any("processing" in text for text in said)  # the gateway's own word was shown
     row = ledger_for(settings).get(ids[1])
     assert row is not None and row.cost_source == "gateway" and row.video_path == str(videos[1])
+
+
+def test_a_profile_nobody_chose_gives_way_to_the_one_the_gateway_names(
+    emulator_factory: EmulatorFactory,
+    tmp_path: Path,
+    runner: Runner,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SORA_PROFILE", raising=False)
+    emulator = emulator_factory(gateway=["litellm-headers"])
+    settings = resolve_settings(
+        base_url=emulator.base_url,
+        api_key="sk-gateway-student",
+        output_dir=tmp_path / "out",
+        ledger_path=tmp_path / "ledger.sqlite3",
+    )
+    assert not settings.profile_chosen
+    generate("a kite over the proxy", settings=settings, wait=True, timeout=60)
+    client = runner.client(settings)
+    assert client.detected_profile == "litellm" and client.profile.name == "litellm"
+    chosen = settings_for(emulator, tmp_path)  # profile="openai", said out loud: kept
+    generate("a kite, as told", settings=chosen, wait=True, timeout=60)
+    assert runner.client(chosen).profile.name == "openai"
