@@ -92,7 +92,7 @@ def test_veo_through_litellms_gemini_provider(
         prompt="a teal door opens onto the sea",
         model=gateway.veo_model,
         size="720x1280",
-        seconds=8,
+        seconds=4,
         input_reference=reference,
     )
     parts = decode_litellm_id(video.id)
@@ -162,14 +162,14 @@ def test_an_unpriced_model_under_max_spend_needs_the_allowance(
     settings = settings_for(gateway, tmp_path, max_spend=50.0)
     with pytest.raises(ValidationError, match="allow_unpriced=True"):
         generate(
-            "a storm at sea", model=gateway.veo_model, size="1280x720", seconds=8, settings=settings
+            "a storm at sea", model=gateway.veo_model, size="1280x720", seconds=4, settings=settings
         )
     assert Ledger(tmp_path / "ledger.sqlite3").count() == 0  # nothing was sent
     job = generate(
         "a storm at sea",
         model=gateway.veo_model,
         size="1280x720",
-        seconds=8,
+        seconds=4,
         settings=settings,
         allow_unpriced=True,
         wait=True,

@@ -99,10 +99,10 @@ def test_generate_makes_the_previews_from_the_mp4_and_names_files_apart(
     and a real WebP poster and JPEG spritesheet made from its own MP4."""
     settings = settings_for(gateway, tmp_path)
     wide = generate(
-        "a wide sea", model=gateway.veo_model, size="1280x720", seconds=8, settings=settings
+        "a wide sea", model=gateway.veo_model, size="1280x720", seconds=4, settings=settings
     )
     tall = generate(
-        "a tall tree", model=gateway.veo_model, size="720x1280", seconds=8, settings=settings
+        "a tall tree", model=gateway.veo_model, size="720x1280", seconds=4, settings=settings
     )
     wide.wait(90)
     tall.wait(90)
@@ -124,7 +124,7 @@ def test_veo_processing_is_in_progress_and_a_job_failed_upstream_fails(
     gateway: Gateway, client: SoraClient, tmp_path: Path
 ) -> None:
     video = client.create(
-        prompt=f"a {BLOCKED_WORD} storm", model=gateway.veo_model, size="1280x720", seconds=8
+        prompt=f"a {BLOCKED_WORD} storm", model=gateway.veo_model, size="1280x720", seconds=4
     )
     assert video.status == VideoStatus.IN_PROGRESS and video.status_text == "processing"
     assert video.progress is None  # LiteLLM sends none: no "0 %" for the whole job
@@ -140,7 +140,7 @@ def test_veo_processing_is_in_progress_and_a_job_failed_upstream_fails(
         f"another {BLOCKED_WORD} storm",
         model=gateway.veo_model,
         size="1280x720",
-        seconds=8,
+        seconds=4,
         settings=settings_for(gateway, tmp_path),
         on_change=lambda j: cards.append(status_card(j).data["text/plain"]),
     )
@@ -178,7 +178,7 @@ from sora_widgets.config import resolve_settings
 from sora_widgets.jobs import generate
 settings = resolve_settings(base_url=sys.argv[1], api_key=sys.argv[2], output_dir=sys.argv[3],
                             ledger_path=sys.argv[4])
-jobs = [generate(f"survivor {i}", model=m, seconds=8 if m.startswith("veo") else 4,
+jobs = [generate(f"survivor {i}", model=m, seconds=4,
                  settings=settings) for i, m in enumerate(("sora-2", sys.argv[5]))]
 while any(job.id is None for job in jobs):
     time.sleep(0.05)
