@@ -39,6 +39,8 @@ def test_text_to_video_create_retrieve_wait_download(client: SoraClient, tmp_pat
     assert parts["custom_llm_provider"] == "openai" and parts["model_id"] == "sora-2"
     assert parts["video_id"].startswith("video_")
 
+    # no profile was chosen: the client takes the one the proxy names (x-litellm-* headers)
+    assert client.detected_profile == "litellm"
     assert client.retrieve(video.id).id == video.id
     done = client.wait(video.id, timeout=60)
     assert done.status == VideoStatus.COMPLETED and done.id == video.id
