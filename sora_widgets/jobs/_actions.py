@@ -21,7 +21,7 @@ from ..api import SoraError, UnsupportedError, ValidationError, Video
 from ..config import Settings, resolve_settings
 from ..ledger import Ledger, LedgerRow
 from ..status import JobStatus
-from ._capabilities import capability, capability_reason, learn
+from ._capabilities import capability, capability_reason, known, learn, preload
 from ._files import VARIANT_FILES, fetch_files
 from ._job import GenerationRequest, Job
 from ._plan import _planned, kept_reference, ledger_for, plan_remix, submit
@@ -131,6 +131,7 @@ def download(
         done.set_result(on_disk)
         return done
     runner = Runner.get()
+    preload(job.settings)  # what the provider lacks, read here: never SQLite on the loop
     return runner.run(
         fetch_files(
             runner, job, ledger_for(job.settings), wanted if variant else None, raise_errors=True
@@ -237,6 +238,7 @@ def resume(
     settings = settings or resolve_settings(**setting_overrides)
     runner = Runner.get()
     ledger = ledger_for(settings)
+    preload(settings)
     following = {job.id for job in runner.active}
     pending = [row for row in ledger.unfinished(provider=settings.base_url) if row.pending]
     if pending:
@@ -277,7 +279,7 @@ async def _adopt_pending(
     """Match creates that never answered against the provider's recent jobs."""
     client = runner.client(settings)
     recent: list[Video] | None = None
-    if await asyncio.to_thread(capability, settings, "list") is not False:
+    if known(settings, "list") is not False:
         try:
             recent = [v async for v in client.list(limit=100, order="desc")]
         except UnsupportedError as exc:
@@ -294,7 +296,7 @@ async def _adopt_pending(
                     f"gateway's logs for a job created at {time.ctime(row.created_at)}",
                 )
         return
-    known = {
+    seen = {
         row.id for row in await asyncio.to_thread(ledger.recent, 1000, provider=settings.base_url)
     }
     for row in rows:
@@ -302,7 +304,7 @@ async def _adopt_pending(
             (
                 v
                 for v in recent
-                if v.id not in known
+                if v.id not in seen
                 and (v.prompt is None or v.prompt == row.prompt)
                 and (v.model is None or v.model == row.model)
                 and (v.size is None or v.size == row.size)
@@ -312,7 +314,7 @@ async def _adopt_pending(
         )
         if match is not None:
             await runner.written(ledger, "record", row.id, match.to_dict())
-            known.add(match.id)
+            seen.add(match.id)
         elif time.time() - row.created_at > 60:
             runner.write(
                 ledger,

@@ -22,7 +22,7 @@ from ..api import (
     safe_filename,
 )
 from ..status import JobStatus
-from ._capabilities import capability, learn, learn_from_client
+from ._capabilities import known, learn, learn_from_client
 
 if TYPE_CHECKING:
     from ..api import AsyncSoraClient
@@ -144,10 +144,8 @@ async def _fetch_one(
 ) -> dict[str, Path]:
     """One variant from the provider; {} where it has none (a preview is then made locally)."""
     assert job.id is not None
-    if variant != "video":
-        known = await asyncio.to_thread(capability, job.settings, "variants")
-        if known is False:
-            return {}
+    if variant != "video" and known(job.settings, "variants") is False:
+        return {}
     try:
         path = await client.download(job.id, out / safe_filename(job.id, variant), variant=variant)
     except UnsupportedError as exc:  # e.g. a gateway that answers every variant with the MP4

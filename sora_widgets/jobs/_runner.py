@@ -43,6 +43,7 @@ from ..api import (
 from ..config import Settings
 from ..ledger import Ledger
 from ..status import JobStatus
+from ._capabilities import preload
 from ._files import fetch_files
 from ._job import Job
 
@@ -308,6 +309,7 @@ class Runner:
     def submit(self, job: Job) -> Job:
         """Create ``job`` on its provider and follow it to the end (returns at once)."""
         ledger = Ledger.shared(job.settings.ledger_path)  # opened here, never on the loop
+        preload(job.settings)
         self._track(job)
         self.run(self._create_and_follow(job, ledger))
         return job
@@ -315,6 +317,7 @@ class Runner:
     def follow(self, job: Job) -> Job:
         """Follow a job that already exists on the server (``job.id`` set); returns at once."""
         ledger = Ledger.shared(job.settings.ledger_path)
+        preload(job.settings)
         self._track(job)
         self.run(self._resume(job, ledger))
         return job
