@@ -29,6 +29,7 @@ from ._errors import (
 from ._flows import failure_hint
 from ._models import Character, DeletedVideo, Video, VideoError, VideoList, VideoStatus
 from ._polling import PollPolicy, PollTracker
+from ._prices import GatewayPrice, size_tier
 from ._profiles import (
     BUILTIN_PROFILES,
     MAX_PROMPT_CHARS,
@@ -63,6 +64,7 @@ __all__ = [
     "ContentFailedError",
     "DeletedVideo",
     "FileReference",
+    "GatewayPrice",
     "ModelSpec",
     "NotFoundError",
     "PermissionDeniedError",
@@ -95,4 +97,5 @@ __all__ = [
     "parse_retry_after",
     "parse_size",
     "safe_filename",
+    "size_tier",
 ]

@@ -20,9 +20,10 @@ import httpx
 from ._endpoints import ClientCore
 from ._errors import APIConnectionError, SoraError, scrub
 from ._filenames import safe_filename
-from ._flows import Action, Send, Sleep, Stream, accept_stream, download_flow
+from ._flows import Action, Send, Sleep, Stream, accept_stream, download_flow, parsed_flow
 from ._models import Character, DeletedVideo, Video, VideoList
 from ._polling import PollPolicy
+from ._prices import GatewayPrice, build_model_info, parse_model_prices
 from ._profiles import Profile
 from ._requests import build_content
 from ._retry import RetryPolicy
@@ -199,6 +200,11 @@ class SoraClient(ClientCore):
     def retrieve(self, video_id: str) -> Video:
         """The job's current state; a malformed answer is retried like a dropped connection."""
         return self._run(self._retrieve_flow(video_id))
+
+    def model_prices(self) -> dict[str, GatewayPrice]:
+        """The gateway's own prices of its video models (LiteLLM's ``GET /model/info``), by model
+        name. Raises `APIError` (e.g. `NotFoundError`) where the server has no such route."""
+        return self._run(parsed_flow(build_model_info(), self.retry_policy, parse_model_prices))
 
     def retrieve_with_hint(self, video_id: str) -> tuple[Video, str | None]:
         """`retrieve`, and the server's raw ``openai-poll-after-ms`` header (None if absent).
@@ -459,6 +465,12 @@ class AsyncSoraClient(ClientCore):
     async def retrieve(self, video_id: str) -> Video:
         """The job's current state; see `SoraClient.retrieve`."""
         return await self._run(self._retrieve_flow(video_id))
+
+    async def model_prices(self) -> dict[str, GatewayPrice]:
+        """The gateway's own prices of its video models; see `SoraClient.model_prices`."""
+        return await self._run(
+            parsed_flow(build_model_info(), self.retry_policy, parse_model_prices)
+        )
 
     async def retrieve_with_hint(self, video_id: str) -> tuple[Video, str | None]:
         """The job's state and the raw poll hint; see `SoraClient.retrieve_with_hint`."""

@@ -63,6 +63,8 @@ class GenerationPlan:
     seconds: str
     unit_cost: float | None
     """Estimated dollars per video (None: the profile knows no price)."""
+    cost_source: str = "estimate"
+    """``estimate`` (the kit's price table) or ``gateway`` (the gateway's own price list)."""
 
     @property
     def total_cost(self) -> float | None:
@@ -268,8 +270,12 @@ def _planned(request: GenerationRequest, settings: Settings, count: int) -> Gene
     size = request.size or profile.default_size
     seconds = str(request.seconds or profile.default_seconds)
     unit = profile.estimate_cost(model, size, seconds)
+    source = "estimate"
+    if unit is None:  # a model the kit has no price for: the gateway's own list, if read
+        unit = Runner.get().gateway_price(settings, model, size, seconds)
+        source = "gateway"
     check_budget(settings, unit, count, what=f"{model} at {size}, {seconds} s")
-    return GenerationPlan(request, settings, count, model, size, seconds, unit)
+    return GenerationPlan(request, settings, count, model, size, seconds, unit, source)
 
 
 def references_folder(settings: Settings) -> Path:
@@ -324,6 +330,8 @@ def submit(plan: GenerationPlan, *, on_change: Listener | None = None) -> list[J
     jobs: list[Job] = []
     for _ in range(plan.count):
         job = Job(plan.request, plan.settings)
+        if job.cost is None and plan.unit_cost is not None:
+            job.cost, job.cost_source = plan.unit_cost, plan.cost_source
         if on_change is not None:
             job.on_change(on_change)
         jobs.append(runner.submit(job))

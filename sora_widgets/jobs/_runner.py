@@ -28,12 +28,14 @@ from ..api import (
     APIError,
     APITimeoutError,
     AsyncSoraClient,
+    GatewayPrice,
     NotFoundError,
     PollPolicy,
     PollTracker,
     RateLimitError,
     RetryPolicy,
     ServerError,
+    SoraError,
     ValidationError,
     Video,
     VideoFailedError,
@@ -147,6 +149,8 @@ class Runner:
         self._following: set[str] = set()
         self._durations: dict[tuple[str, str, str, str], collections.deque[float]] = {}
         self._active: dict[int, Job] = {}
+        self._prices: dict[str, dict[str, GatewayPrice]] = {}
+        """A gateway's own price list, by provider (read once, after its first create)."""
         self._known: weakref.WeakValueDictionary[str, Job] = weakref.WeakValueDictionary()
         self._lock = threading.Lock()
 
@@ -361,6 +365,7 @@ class Runner:
             )
             self._take_gateway_cost(job, ledger, video)
             self.remember(job)
+            self._read_prices_once(settings)
             await self._follow(job, ledger, slot)
         except asyncio.CancelledError:
             raise
@@ -504,6 +509,30 @@ class Runner:
         )
         job._changed(video=video)
         await fetch_files(self, job, ledger, None)
+
+    def gateway_price(
+        self, settings: Settings, model: str, size: str, seconds: str
+    ) -> float | None:
+        """What the gateway's own price list says a video costs, if it was read (never sends)."""
+        price = self._prices.get(settings.provider, {}).get(model)
+        return None if price is None else price.cost(size, seconds)
+
+    def _read_prices_once(self, settings: Settings) -> None:
+        """After the first create on a gateway that names itself, read its price list in the
+        background (LiteLLM's /model/info), so later plans can price models the kit does not."""
+        client = self.client(settings)
+        gateway = client.detected_profile == "litellm" or settings.profile.name == "litellm"
+        if not gateway or settings.provider in self._prices:
+            return
+        self._prices[settings.provider] = {}
+
+        async def read() -> None:
+            try:
+                self._prices[settings.provider] = await client.model_prices()
+            except SoraError as exc:  # a gateway without the route: estimates only
+                logger.info("no price list from %s: %s", settings.provider, exc)
+
+        self._loop.create_task(read())
 
     def _take_gateway_cost(self, job: Job, ledger: Ledger, video: Video) -> None:
         """Use the gateway's own figure for the job's cost when it sends one."""
