@@ -74,9 +74,15 @@ class RequestPlanner:
         """The estimated cost of the request as it stands, and the budget left of ``max_spend``."""
         profile, values = self._form.profile, self._form.values()
         if remixing is not None:
-            unit = profile.estimate_cost(remixing.model, remixing.size, remixing.seconds)
+            model, size, seconds = remixing.model, remixing.size, remixing.seconds
         else:
-            unit = profile.estimate_cost(values.model, values.size, values.seconds)
+            model, size, seconds = values.model, values.size, values.seconds
+        unit = profile.estimate_cost(model, size, seconds)
+        settings = self._connection.ready
+        source = ""
+        if unit is None and settings is not None:  # the gateway's own price list, if read
+            unit = jobs.Runner.get().gateway_price(settings, model, size, str(seconds))
+            source = " (the gateway's price)"
         if unit is None:
             text = "Estimated cost: price unknown for this model and size"
         else:
@@ -84,7 +90,7 @@ class RequestPlanner:
             text = f"Estimated cost: {format_cost(unit * values.count, simulated=simulated)}"
             if values.count > 1:
                 text += f" ({values.count} × {format_cost(unit)})"
-        settings = self._connection.ready
+            text += source
         if settings is not None and settings.max_spend is not None:
             left = max(0.0, settings.max_spend - jobs.spent(settings))
             text += f" · budget: {format_cost(left)} left of {format_cost(settings.max_spend)}"
