@@ -56,6 +56,14 @@ def litellm_config(
             openai("sora-2", url_a, key_a),
             openai("sora-2", url_b, key_b),
             openai("sora-2-pro", url_a, key_a),
+            {  # a name the kit has no price for, priced by the gateway's operator
+                **openai("sora-2-pro", url_a, key_a),
+                "model_name": HOUSE_MODEL,
+                "model_info": {
+                    "mode": "video_generation",
+                    "output_cost_per_video_per_second": 0.15,
+                },
+            },
             {
                 "model_name": VEO_MODEL,
                 "litellm_params": {
@@ -69,6 +77,11 @@ def litellm_config(
         "litellm_settings": {"drop_params": False},
         "general_settings": {"master_key": master_key},
     }
+
+
+HOUSE_MODEL = "house-video"
+"""A model name only this gateway knows (routed to sora-2-pro, which has one deployment), with
+the operator's own price."""
 
 
 def free_port() -> int:
