@@ -50,6 +50,12 @@ def fast_polling() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def emulator_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One render cache for the whole run, shared by the xdist workers (renders are written
+    atomically and named by a hash of their inputs, so workers can share them safely)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp().parent / "emulator-cache"
+        shared.mkdir(exist_ok=True)
+        return shared
     return tmp_path_factory.mktemp("emulator-cache")
 
 

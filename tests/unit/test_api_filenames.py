@@ -73,7 +73,7 @@ def test_ids_that_differ_only_in_case_never_share_a_file_on_a_case_blind_disk() 
     assert len(names) == 4
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     st.lists(
         st.one_of(
