@@ -113,3 +113,11 @@ def lab(chromium: Any, jupyter_server: JupyterServer) -> Iterator[LabPage]:
 @pytest.fixture
 def write_notebook() -> Callable[..., Path]:
     return _write_notebook
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every browser test on one xdist worker (``--dist loadgroup``): one Chromium and one Jupyter
+    server per module, rather than one per worker that happens to draw a test of it."""
+    for item in items:
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(pytest.mark.xdist_group("browser"))

@@ -44,6 +44,7 @@ def shell(through_proxy: Path) -> Iterator[InteractiveShell]:
     ip.run_line_magic("config", f"SoraMagics.output_dir = {str(through_proxy / 'out')!r}")
     yield ip
     ip.run_line_magic("unload_ext", "sora_widgets")
+    ip.config.pop("SoraMagics", None)  # %config values outlive the extension: forget them
 
 
 def shown(cap: Any) -> str:

@@ -33,6 +33,7 @@ def shell(
     ip.run_line_magic("config", f"SoraMagics.output_dir = {str(tmp_path / 'out')!r}")
     yield ip
     ip.run_line_magic("unload_ext", "sora_widgets")
+    ip.config.pop("SoraMagics", None)  # %config values outlive the extension: forget them
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 20, what: str = "") -> None:

@@ -90,6 +90,7 @@ def shell(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InteractiveShell
     ip.run_line_magic("config", f"SoraMagics.output_dir = {str(home / 'out')!r}")
     yield ip
     ip.run_line_magic("unload_ext", "sora_widgets")
+    ip.config.pop("SoraMagics", None)  # %config values outlive the extension: forget them
     patch.undo()
 
 

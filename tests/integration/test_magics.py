@@ -31,6 +31,7 @@ def shell(
     ip.run_line_magic("config", f"SoraMagics.output_dir = {str(tmp_path / 'out')!r}")
     yield ip
     ip.run_line_magic("unload_ext", "sora_widgets")
+    ip.config.pop("SoraMagics", None)  # %config values outlive the extension: forget them
 
 
 def texts(cap: Any) -> str:
