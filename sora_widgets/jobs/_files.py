@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from ._job import Job
     from ._runner import Runner
 
-__all__ = ["VARIANT_FILES", "fetch_files"]
+__all__ = ["VARIANT_FILES", "fetch_files", "mark_failed"]
 
 logger = logging.getLogger("sora_widgets.jobs")
 
@@ -68,15 +68,7 @@ async def fetch_files(
             paths.update(await _fetch_one(runner, job, client, variant, out, required))
         paths.update(await _make_missing_previews(job, wanted, paths, out))
     except ContentFailedError as exc:  # "completed" upstream, yet no content: the job failed
-        runner.write(
-            ledger,
-            "update",
-            video_id,
-            status=JobStatus.FAILED.value,
-            error_code=exc.code,
-            error_message=exc.message,
-        )
-        job._changed(status=JobStatus.FAILED, error=exc, message=str(exc))
+        mark_failed(runner, ledger, job, exc, code=exc.code, server_message=exc.message)
         if raise_errors:
             raise
         return paths
@@ -132,6 +124,30 @@ async def fetch_files(
     learn_from_client(runner, job.settings, client)
     await runner.flushed()
     return paths
+
+
+def mark_failed(
+    runner: Runner,
+    ledger: Ledger,
+    job: Job,
+    error: Exception,
+    *,
+    code: str | None,
+    server_message: str | None,
+    **columns: object,
+) -> None:
+    """Record in the ledger, and tell the job's listeners, that the provider's job failed."""
+    assert job.id is not None
+    runner.write(
+        ledger,
+        "update",
+        job.id,
+        status=JobStatus.FAILED.value,
+        error_code=code,
+        error_message=server_message,
+        **columns,
+    )
+    job._changed(status=JobStatus.FAILED, error=error, message=str(error))
 
 
 async def _fetch_one(

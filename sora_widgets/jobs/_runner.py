@@ -46,7 +46,7 @@ from ..config import Settings
 from ..ledger import Ledger
 from ..status import JobStatus
 from ._capabilities import preload
-from ._files import fetch_files
+from ._files import fetch_files, mark_failed
 from ._job import Job
 
 __all__ = ["Clock", "Runner"]
@@ -492,16 +492,15 @@ class Runner:
             seen.append(clock() - tracker.started)
         if video.status is VideoStatus.FAILED:
             error = VideoFailedError(video, hint=failure_hint(video))
-            self.write(
+            mark_failed(
+                self,
                 ledger,
-                "update",
-                video_id,
-                status=JobStatus.FAILED.value,
-                error_code=error.code,
-                error_message=error.server_message,
+                job,
+                error,
+                code=error.code,
+                server_message=error.server_message,
                 completed_at=video.completed_at,
             )
-            job._changed(status=JobStatus.FAILED, error=error, message=str(error))
             return
         await slot.release()
         self.write(
