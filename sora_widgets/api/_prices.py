@@ -16,25 +16,11 @@ from typing import Any
 
 import httpx
 
-from ._profiles import parse_size
+from ._sizes import size_tier
 
 __all__ = ["GatewayPrice", "build_model_info", "parse_model_prices", "size_tier"]
 
 _TIER_KEY = re.compile(r"^output_cost_per_second_(\d+p|\dk)$")
-
-
-def size_tier(size: str) -> str | None:
-    """The resolution tier of a ``WxH`` size by its short side (``720p``, ``1080p``, ``4k`` …)."""
-    try:
-        width, height = parse_size(size)
-    except ValueError:
-        return None
-    short = min(width, height)
-    if short >= 2160:
-        return "4k"
-    if short >= 1440:
-        return "2k"
-    return f"{short}p"
 
 
 @dataclass(frozen=True)

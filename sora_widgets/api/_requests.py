@@ -32,9 +32,10 @@ from ._errors import (
     ValidationError,
 )
 from ._models import Character, DeletedVideo, Video, VideoList
-from ._profiles import Profile, check_prompt
+from ._profiles import Profile, Resolved, check_prompt
 from ._references import FileReference, UrlReference, image_dimensions, normalize_reference
 from ._retry import parse_retry_after
+from ._sizes import ratio_of
 
 __all__ = [
     "BUDGET_EXCEEDED",
@@ -179,18 +180,21 @@ def build_create(
     extra_body: Mapping[str, Any] | None = None,
     validate: bool = True,
 ) -> tuple[RequestSpec, CreateParams]:
-    """Build ``POST /videos`` as ``profile`` wants it; raises `ValidationError` before sending."""
+    """Build ``POST /videos`` as ``profile`` wants it; raises `ValidationError` before sending.
+
+    A size may be pixels, a ratio, a tier, an orientation or ``auto``: a catalogued model's is
+    sent as its own pixel size. ``validate=False`` sends exactly what was asked.
+    """
     check_prompt(prompt, limit=profile.max_prompt_chars)
-    model = model or profile.default_model
-    size = size or profile.default_size
     if isinstance(seconds, bool):
         raise ValidationError(
             f"seconds {seconds!r} must be a whole number such as '4'", param="seconds"
         )
-    seconds_text = str(seconds).strip() if seconds is not None else profile.default_seconds
     extra = dict(extra_body or {})
-    if validate:
-        profile.check(prompt=prompt, model=model, size=size, seconds=seconds_text, extra=extra)
+    resolved = profile.resolve(
+        model=model, size=size, seconds=seconds, extra=extra, validate=validate
+    )
+    model, size, seconds_text = resolved.model, resolved.size, resolved.seconds
     fields: dict[str, Any] = {
         "prompt": prompt,
         "model": model,
@@ -201,14 +205,7 @@ def build_create(
 
     reference = None if input_reference is None else normalize_reference(input_reference)
     if isinstance(reference, FileReference) and validate:
-        dims = image_dimensions(reference.data)
-        if dims is not None and f"{dims[0]}x{dims[1]}" != size:
-            raise ValidationError(
-                f"input_reference {reference.filename!r} is {dims[0]}x{dims[1]} but size is {size}: "
-                "the API needs them equal (fit it with sora_widgets.prepare_reference(image, "
-                f"{size!r}))",
-                param="input_reference",
-            )
+        check_reference_shape(reference, resolved)
 
     use_json = profile.body_encoding == "json"
     if isinstance(reference, FileReference):
@@ -244,6 +241,39 @@ def build_create(
         else:
             multipart.extend(_flatten(name, value))
     return RequestSpec("POST", "videos", multipart=multipart), params
+
+
+def check_reference_shape(reference: FileReference, resolved: Resolved) -> None:
+    """`ValidationError` when the picture's shape is not what the model takes: the size's pixels
+    (``exact``: Sora), its aspect ratio (``ratio``: Veo), or no reference at all (``none``).
+    An unknown model's reference is not checked."""
+    spec = resolved.spec
+    fit = spec.reference if spec is not None else "any"
+    size = resolved.size
+    if fit == "none":
+        raise ValidationError(
+            f"{resolved.model} takes no reference image (leave it out, or choose a model that "
+            "takes one; to send it anyway, pass validate=False or %sora --no-validate)",
+            param="input_reference",
+        )
+    dims = image_dimensions(reference.data)
+    pixels = resolved.pixels
+    if dims is None or pixels is None or fit == "any":
+        return
+    how = f"sora_widgets.prepare_reference(image, {size!r})"
+    if fit == "exact" and dims != pixels:
+        raise ValidationError(
+            f"input_reference {reference.filename!r} is {dims[0]}x{dims[1]} but size is {size}: "
+            f"{resolved.model} needs them equal (fit it with {how})",
+            param="input_reference",
+        )
+    if fit == "ratio" and abs(dims[0] / dims[1] - pixels[0] / pixels[1]) > 0.01:
+        raise ValidationError(
+            f"input_reference {reference.filename!r} is {dims[0]}x{dims[1]}, not the "
+            f"{ratio_of(*pixels)} shape of size {size}: {resolved.model} needs the same aspect "
+            f"ratio (fit it with {how})",
+            param="input_reference",
+        )
 
 
 def _shorten_url(url: str, limit: int = 80) -> str:

@@ -582,16 +582,16 @@ def nearest_spec_seconds(seconds: float, choices: Sequence[str]) -> str:
 def _spec_shape(state: EmulatorState, model: str, probe: _Probe) -> tuple[str, str]:
     """The contract's size and seconds for an uploaded clip: the nearest size of its orientation
     and the nearest length the model offers (a clip made here keeps its own)."""
-    spec = state.profile.model_spec(model)
+    spec = state.profile.offered_spec(model)
     sizes = (
         spec.sizes
         if spec
-        else tuple(dict.fromkeys(s for m in state.profile.models for s in m.sizes))
+        else tuple(dict.fromkeys(s for m in state.profile.known_models for s in m.sizes))
     )
     choices = (
         spec.seconds
         if spec
-        else tuple(dict.fromkeys(c for m in state.profile.models for c in m.seconds))
+        else tuple(dict.fromkeys(c for m in state.profile.known_models for c in m.seconds))
     )
     size = f"{probe.width}x{probe.height}"
     length = str(probe.seconds)
@@ -647,7 +647,10 @@ async def create_video(request: Request, state: EmulatorState, call: Call) -> Re
     """``POST /v1/videos``: validate like the service, start a job, answer it queued."""
     body = await read_fields(request, state.settings.max_body_bytes)
     fields = body.values
-    check_unknown(fields, (*CREATE_FIELDS, *sorted(state.profile.extra_fields)))
+    named = fields.get("model")
+    offered = state.profile.offered_spec(named) if isinstance(named, str) else None
+    model_fields = sorted(offered.extra_fields) if offered else []
+    check_unknown(fields, (*CREATE_FIELDS, *sorted(state.profile.extra_fields), *model_fields))
     prompt = check_prompt(fields.get("prompt"), limit=state.profile.max_prompt_chars)
     model, spec = check_model(fields.get("model"), state.profile, state.rules)
     size = check_size(fields.get("size"), spec, state.profile)
@@ -656,6 +659,12 @@ async def create_video(request: Request, state: EmulatorState, call: Call) -> Re
     reference: bytes | None = None
     raw_reference = fields.get("input_reference")
     if raw_reference is not None and raw_reference != "":
+        if spec is not None and spec.reference == "none":
+            raise bad_request(
+                f"Model '{spec.name}' does not take an input_reference.",
+                param="input_reference",
+                code="invalid_value",
+            )
         upload = await resolve_reference(
             raw_reference,
             rules=state.rules,
@@ -663,8 +672,13 @@ async def create_video(request: Request, state: EmulatorState, call: Call) -> Re
             timeout=state.settings.fetch_timeout,
             max_bytes=state.settings.fetch_max_bytes,
         )
-        await asyncio.to_thread(check_reference_image, upload, size)
+        fit = spec.reference if spec is not None else "exact"
+        shape = await asyncio.to_thread(check_reference_image, upload, size, fit=fit)
+        if size == "auto" and spec is not None:
+            size = nearest_spec_size(shape[0], shape[1], spec.sizes)
         reference = upload.data
+    if size == "auto":
+        size = spec.first_size if spec is not None and spec.first_size else "1280x720"
     _check_running_limit(state, call.owner)
     job = _start_job(
         state,
@@ -928,6 +942,19 @@ async def index(request: Request) -> Response:
     )
 
 
+async def list_models(request: Request, state: EmulatorState, call: Call) -> Response:
+    """``GET /v1/models``: the models this emulator renders, in the contract's list shape."""
+    return JSONResponse(
+        {
+            "object": "list",
+            "data": [
+                {"id": spec.name, "object": "model", "created": 0, "owned_by": "emulator"}
+                for spec in state.profile.known_models
+            ],
+        }
+    )
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     if status in (404, 405):
@@ -958,6 +985,7 @@ def create_app(settings: EmulatorSettings | None = None) -> Starlette:
     routes = [
         Route("/", index, methods=["GET"]),
         Route("/v1", index, methods=["GET"]),
+        route("/v1/models", "models", list_models, "GET"),
         route("/v1/videos", "create", create_video, "POST"),
         route("/v1/videos", "list", list_videos, "GET"),
         route("/v1/videos/edits", "edits", edit_video, "POST"),

@@ -2,7 +2,7 @@
 
 A rule is written ``ROUTE:ACTION[:PROBABILITY]`` or ``ROUTE:script=ACTION,ACTION,…``:
 
-- ``ROUTE``: ``create``, ``list``, ``retrieve``, ``delete``, ``content``, ``remix``, ``edits``,
+- ``ROUTE``: ``create``, ``list``, ``retrieve``, ``delete``, ``content``, ``remix``, ``edits``, ``models``,
   ``extensions``, ``characters``, or ``*`` for every route.
 - ``ACTION``:
   ``429`` (rate limited, ``Retry-After: 1``), ``429=3`` (``Retry-After: 3``), ``429=250ms``
@@ -44,6 +44,7 @@ ROUTES = (
     "edits",
     "extensions",
     "characters",
+    "models",
 )
 """Route names a rule may target (``*`` targets all)."""
 

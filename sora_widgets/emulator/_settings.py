@@ -3,8 +3,9 @@
 `EmulatorSettings` is a plain dataclass: every field has a default that suits an interactive session,
 tests shorten ``job_seconds``. `service_profile` turns a profile name into the `Profile` the server
 validates against: ``openai`` (the official contract, strict), ``relay`` (a gateway: ``watermark``,
-URL-string references, more lengths, integer ``seconds``, open model names) and ``extended`` (the
-official contract plus the guide's 16 and 20 second clips and 1080p on ``sora-2-pro``).
+URL-string references, more lengths, integer ``seconds``, open model names) and ``extended`` (every
+model of the catalogue, Sora with the 2026 guide's 16 and 20 second clips and 1080p on ``sora-2-pro``,
+Veo, Runway and the rest at their own sizes and lengths).
 """
 
 from __future__ import annotations
@@ -79,17 +80,14 @@ DEFAULT_BLOCKED_WORDS = ("nsfw", "gore", "moderation_blocked")
 
 
 def _extended() -> Profile:
-    base = BUILTIN_PROFILES["openai"]
-    sora2, pro = base.models
-    more = ("4", "8", "12", "16", "20")
-    hd = ("1080x1920", "1920x1080")
-    return base.with_(
+    return BUILTIN_PROFILES["openai"].with_(
         name="extended",
-        models=(
-            replace(sora2, seconds=more),
-            replace(pro, seconds=more, sizes=pro.sizes + hd),
+        offers=("*",),
+        overrides={},
+        description=(
+            "every model of the catalogue (sora_widgets.api.catalogue_names()) at its own sizes "
+            "and lengths, with the extra fields it takes"
         ),
-        description="the official contract plus the guide's 16/20 s clips and 1080p on sora-2-pro",
     )
 
 

@@ -157,14 +157,14 @@ def _kind(value: object) -> str:
 
 def _all_sizes(profile: Profile) -> list[str]:
     out: list[str] = []
-    for spec in profile.models:
+    for spec in profile.known_models:
         out += [s for s in spec.sizes if s not in out]
     return out
 
 
 def _all_seconds(profile: Profile) -> list[str]:
     out: list[str] = []
-    for spec in profile.models:
+    for spec in profile.known_models:
         out += [s for s in spec.seconds if s not in out]
     return sorted(out, key=int)
 
@@ -181,10 +181,10 @@ def check_model(
             param="model",
             code="invalid_type",
         )
-    spec = profile.model_spec(value)
+    spec = profile.offered_spec(value)
     if spec is None and not rules.open_models:
         names: list[str] = []
-        for m in profile.models:
+        for m in profile.known_models:
             names += [m.name, *m.aliases]
         raise bad_request(
             f"Invalid value: '{value}'. Supported values are: {join_and(names)}.",
@@ -204,6 +204,8 @@ def check_size(value: object, spec: ModelSpec | None, profile: Profile) -> str:
             param="size",
             code="invalid_type",
         )
+    if value == "auto" and spec is not None and spec.auto:
+        return value
     everything = _all_sizes(profile)
     if value not in everything:
         raise bad_request(
@@ -310,8 +312,11 @@ def decode_data_url(url: str, name: str, max_bytes: int) -> Upload:
     return Upload(filename=None, content_type=match.group(1) or "text/plain", data=data)
 
 
-def check_reference_image(upload: Upload, size: str, name: str = "input_reference") -> None:
-    """400 unless ``upload`` is a JPEG, PNG or WebP image of exactly ``size`` pixels."""
+def check_reference_image(
+    upload: Upload, size: str, name: str = "input_reference", *, fit: str = "exact"
+) -> tuple[int, int]:
+    """400 unless ``upload`` is a JPEG, PNG or WebP image of exactly ``size`` pixels (``fit``
+    ``exact``), of its aspect ratio (``ratio``) or of any shape (``any``); its pixel size."""
     from PIL import Image, UnidentifiedImageError
 
     check_upload_type(upload, name)
@@ -325,13 +330,24 @@ def check_reference_image(upload: Upload, size: str, name: str = "input_referenc
             param=name,
             code="invalid_image",
         ) from None
+    if fit == "any" or size == "auto":
+        return image_size
     width, _, height = size.partition("x")
+    if fit == "ratio":
+        if abs(image_size[0] / image_size[1] - int(width) / int(height)) > 0.01:
+            raise bad_request(
+                "The image's aspect ratio must match the requested size's",
+                param=name,
+                code="invalid_value",
+            )
+        return image_size
     if image_size != (int(width), int(height)):
         raise bad_request(
             "Inpaint image must match the requested width and height",
             param=name,
             code="invalid_value",
         )
+    return image_size
 
 
 def parse_limit(raw: str | None, default: int = 20) -> int:

@@ -39,6 +39,7 @@ from ._plan import (
     parse_extra_value,
     plan,
     plan_remix,
+    price_for,
     spent,
     submit,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "parse_extra_value",
     "plan",
     "plan_remix",
+    "price_for",
     "refresh",
     "remix",
     "resume",

@@ -141,8 +141,9 @@ class Job:
         """A short human sentence on the current state (``waiting for a free slot`` …)."""
         profile = settings.profile
         self.model: str = request.model or profile.default_model
-        self.size: str = request.size or profile.default_size
-        self.seconds: str = str(request.seconds or profile.default_seconds)
+        default_size, default_seconds = profile.defaults_for(self.model)
+        self.size: str = request.size or default_size
+        self.seconds: str = str(request.seconds or default_seconds)
         self.cost: float | None = profile.estimate_cost(self.model, self.size, self.seconds)
         """Dollars: the kit's estimate, or the gateway's own figure once it sends one."""
         self.cost_source: str = "estimate"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..api import FileReference, PreparedReference, ValidationError
+from ..api import FileReference, PreparedReference, Resolved, ValidationError
 from ..config import Settings, resolve_settings
 from ..ledger import Ledger, LedgerRow
 from ._job import GenerationRequest, Job, Listener
@@ -65,6 +65,9 @@ class GenerationPlan:
     """Estimated dollars per video (None: the profile knows no price)."""
     cost_source: str = "estimate"
     """``estimate`` (the kit's price table) or ``gateway`` (the gateway's own price list)."""
+    price_note: str = ""
+    """Where the price comes from, for the cost line: ``OpenAI's price list, 2025-10-06``,
+    ``the gateway's price``; empty when the price is unknown."""
 
     @property
     def total_cost(self) -> float | None:
@@ -137,6 +140,26 @@ def parse_extra(pairs: Iterable[str]) -> dict[str, Any]:
             )
         extra[key.strip()] = parse_extra_value(value)
     return extra
+
+
+def _fit_size(resolved: Resolved) -> str:
+    """The pixel size a reference is fitted to: the size sent, or for ``auto`` (and sizes an
+    unknown model gets as words) the model's first size or a nominal one."""
+    pixels = resolved.pixels
+    if pixels is None and resolved.spec is not None and resolved.spec.first_size:
+        return resolved.spec.first_size
+    width, height = pixels or (1280, 720)
+    return f"{width}x{height}"
+
+
+def _check_reference_taken(resolved: Resolved) -> None:
+    spec = resolved.spec
+    if spec is not None and spec.reference == "none":
+        raise ValidationError(
+            f"{spec.name} takes no reference image (leave it out, or choose a model that takes "
+            "one; to send it anyway, pass validate=False or %sora --no-validate)",
+            param="reference",
+        )
 
 
 def _prepare_reference(reference: Any, size: str, fit: str) -> Any:
@@ -225,16 +248,19 @@ def plan(
         settings = dataclasses.replace(settings, allow_unpriced=allow_unpriced)
     profile = settings.profile
     _check_count(count)
-    size = size or profile.default_size
-    seconds_text = None if seconds is None else str(seconds)
     if validate:
-        profile.check(prompt=prompt, model=model, size=size, seconds=seconds_text, extra=extra)
+        profile.check(prompt=prompt)
+    resolved = profile.resolve(
+        model=model, size=size, seconds=seconds, extra=extra, validate=validate
+    )
+    if validate and reference is not None:
+        _check_reference_taken(resolved)
     request = GenerationRequest(
         prompt=prompt,
-        model=model,
-        size=size,
-        seconds=seconds_text,
-        input_reference=_prepare_reference(reference, size, fit),
+        model=resolved.model,
+        size=resolved.size,
+        seconds=resolved.seconds,
+        input_reference=_prepare_reference(reference, _fit_size(resolved), fit),
         extra=dict(extra or {}),
         validate=validate,
     )
@@ -264,18 +290,28 @@ def plan_remix(
     return _planned(request, settings, 1)
 
 
+def price_for(
+    settings: Settings, model: str, size: str, seconds: str
+) -> tuple[float | None, str, str]:
+    """Dollars for one video, its source (``estimate``/``gateway``) and a note saying where the
+    figure comes from (the catalogue's price list and date, or the gateway); None when unknown."""
+    spec = settings.profile.model_spec(model)
+    unit = None if spec is None else spec.cost(size, seconds)
+    if unit is not None and spec is not None:
+        return unit, "estimate", spec.price_origin
+    unit = Runner.get().gateway_price(settings, model, size, seconds)
+    return unit, "gateway", "the gateway's price" if unit is not None else ""
+
+
 def _planned(request: GenerationRequest, settings: Settings, count: int) -> GenerationPlan:
     profile = settings.profile
     model = request.model or profile.default_model
-    size = request.size or profile.default_size
-    seconds = str(request.seconds or profile.default_seconds)
-    unit = profile.estimate_cost(model, size, seconds)
-    source = "estimate"
-    if unit is None:  # a model the kit has no price for: the gateway's own list, if read
-        unit = Runner.get().gateway_price(settings, model, size, seconds)
-        source = "gateway"
+    default_size, default_seconds = profile.defaults_for(model)
+    size = request.size or default_size
+    seconds = str(request.seconds or default_seconds)
+    unit, source, note = price_for(settings, model, size, seconds)
     check_budget(settings, unit, count, what=f"{model} at {size}, {seconds} s")
-    return GenerationPlan(request, settings, count, model, size, seconds, unit, source)
+    return GenerationPlan(request, settings, count, model, size, seconds, unit, source, note)
 
 
 def references_folder(settings: Settings) -> Path:

@@ -74,8 +74,10 @@ def plan_view(plan: GenerationPlan) -> Bundle:
 
     method, _, path = plan.endpoint.partition(" ")
     cost = format_cost(plan.total_cost, simulated=plan.simulated)
-    if plan.total_cost is not None and plan.cost_source == "gateway":
-        cost += " (the gateway's price)"
+    if plan.total_cost is not None and plan.price_note:
+        cost += f" ({plan.price_note})"
+    elif plan.total_cost is None:
+        cost = "price unknown"
     head = (
         f"dry run: {method} {_where(plan.settings)}{path} × {plan.count} with profile "
         f"{plan.settings.profile.name}, estimated {cost}; nothing was sent"

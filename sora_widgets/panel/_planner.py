@@ -77,20 +77,27 @@ class RequestPlanner:
             model, size, seconds = remixing.model, remixing.size, remixing.seconds
         else:
             model, size, seconds = values.model, values.size, values.seconds
-        unit = profile.estimate_cost(model, size, seconds)
+        try:
+            resolved = profile.resolve(model=model, size=size, seconds=seconds)
+            model, size, seconds = resolved.model, resolved.size, resolved.seconds
+        except ValidationError:
+            pass  # the problem line says why; price what was asked
         settings = self._connection.ready
-        source = ""
-        if unit is None and settings is not None:  # the gateway's own price list, if read
-            unit = jobs.Runner.get().gateway_price(settings, model, size, str(seconds))
-            source = " (the gateway's price)"
+        if settings is not None:
+            unit, _, note = jobs.price_for(settings, model, size, str(seconds))
+        else:
+            spec = profile.model_spec(model)
+            unit = None if spec is None else spec.cost(size, seconds)
+            note = spec.price_origin if spec is not None and unit is not None else ""
         if unit is None:
-            text = "Estimated cost: price unknown for this model and size"
+            text = f"Estimated cost: price unknown for {model} at {size}"
         else:
             simulated = profile.billing == "simulated"
             text = f"Estimated cost: {format_cost(unit * values.count, simulated=simulated)}"
             if values.count > 1:
                 text += f" ({values.count} × {format_cost(unit)})"
-            text += source
+            if note:
+                text += f" ({note})"
         if settings is not None and settings.max_spend is not None:
             left = max(0.0, settings.max_spend - jobs.spent(settings))
             text += f" · budget: {format_cost(left)} left of {format_cost(settings.max_spend)}"

@@ -318,7 +318,7 @@ def test_an_unpriced_job_is_refused_under_max_spend_and_sent_with_the_allowance(
     profile = settings.profile
     unpriced = dataclasses.replace(
         profile,
-        models=tuple(dataclasses.replace(m, price_per_second={}) for m in profile.models),
+        models=tuple(dataclasses.replace(m, price_per_second={}) for m in profile.known_models),
     )
     settings = dataclasses.replace(settings, profile=unpriced)  # a gateway model with no price
     with pytest.raises(ValidationError) as refused:

@@ -101,7 +101,7 @@ def test_reference_from_a_variable_is_previewed(shell: InteractiveShell) -> None
         ("--bogus", "unrecognized arguments"),
         ("-n 0", f"from 1 to {MAX_VARIANTS}"),
         ("--extra watermark", "KEY=VALUE"),
-        ("-s sideways", "WIDTHxHEIGHT"),
+        ("-s sideways", "'sideways' is not a size"),
         ("--as 1x", "valid variable name"),
     ],
 )
