@@ -25,6 +25,10 @@ _EXPORTS: dict[str, str] = {
     "Profile": "sora_widgets.api",
     "ModelSpec": "sora_widgets.api",
     "get_profile": "sora_widgets.api",
+    "register_model": "sora_widgets.api",
+    "unregister_model": "sora_widgets.api",
+    "find_model": "sora_widgets.api",
+    "catalogue_names": "sora_widgets.api",
     "RetryPolicy": "sora_widgets.api",
     "PollPolicy": "sora_widgets.api",
     "SoraError": "sora_widgets.api",
@@ -92,13 +96,17 @@ __all__ = [
     "VideoPlayer",
     "VideoStatus",
     "__version__",
+    "catalogue_names",
+    "find_model",
     "generate",
     "get_profile",
     "load_ipython_extension",
     "prepare_reference",
+    "register_model",
     "resolve_settings",
     "resume",
     "unload_ipython_extension",
+    "unregister_model",
 ]
 
 if TYPE_CHECKING:
@@ -129,7 +137,11 @@ if TYPE_CHECKING:
         VideoFailedError,
         VideoList,
         VideoStatus,
+        catalogue_names,
+        find_model,
         get_profile,
+        register_model,
+        unregister_model,
     )
     from .config import Settings, resolve_settings
     from .jobs import Job, JobStatus, generate, resume

@@ -19,7 +19,14 @@ from .api import Profile, ValidationError, get_profile
 from .api import first_env as _env
 from .ledger import default_ledger_path, provider_key
 
-__all__ = ["Settings", "embedded_emulator_url", "resolve_settings", "stop_embedded_emulator"]
+__all__ = [
+    "Settings",
+    "embedded_emulator_url",
+    "load_user_models",
+    "resolve_settings",
+    "stop_embedded_emulator",
+    "user_models_path",
+]
 
 DEFAULT_OUTPUT_DIR = "sora_videos"
 EMULATOR_KEY = "sk-emulator-local"
@@ -101,6 +108,7 @@ def resolve_settings(
 
     ``allow_unpriced`` (or ``SORA_ALLOW_UNPRICED=1``) lets a job with no known price through
     ``max_spend``."""
+    load_user_models()
     key = api_key or _env("SORA_API_KEY", "OPENAI_API_KEY")
     url = base_url or _env("SORA_BASE_URL", "OPENAI_BASE_URL")
     profile_value: str | Profile | None = profile or _env("SORA_PROFILE")
@@ -141,6 +149,30 @@ def resolve_settings(
     )
 
 
+_models_loaded: dict[Path, float] = {}
+
+
+def user_models_path() -> Path:
+    """``$SORA_WIDGETS_HOME/models.toml`` (beside the ledger): catalogue entries of the user's."""
+    return default_ledger_path().parent / "models.toml"
+
+
+def load_user_models() -> None:
+    """Register the entries of `user_models_path` when the file is new or changed since it was
+    last read; raises `ValidationError` naming the file and the entry for a malformed one."""
+    from .api import load_models_file
+
+    path = user_models_path()
+    try:
+        stamp = path.stat().st_mtime
+    except OSError:
+        return
+    if _models_loaded.get(path) == stamp:
+        return
+    load_models_file(path)
+    _models_loaded[path] = stamp
+
+
 def embedded_emulator_url() -> str:
     """Start the embedded emulator once per process (127.0.0.1, a free port); its base URL."""
     global _emulator
@@ -156,7 +188,7 @@ def embedded_emulator_url() -> str:
                 ) from None
             job_seconds = float(os.environ.get("SORA_EMULATOR_JOB_SECONDS", "8"))
             _emulator = serve_in_thread(
-                EmulatorSettings(profile="openai", job_seconds=job_seconds, access_log=False)
+                EmulatorSettings(profile="extended", job_seconds=job_seconds, access_log=False)
             )
             print(
                 f"sora-widgets: no key configured, using the local emulator at {_emulator.base_url} "

@@ -39,7 +39,7 @@ from ._errors import (
 from ._flows import failure_hint
 from ._models import Character, DeletedVideo, Video, VideoError, VideoList, VideoStatus
 from ._polling import PollPolicy, PollTracker
-from ._prices import GatewayPrice
+from ._prices import GatewayModel, GatewayPrice
 from ._profiles import BUILTIN_PROFILES, MAX_PROMPT_CHARS, Profile, Resolved, get_profile
 from ._references import (
     FileReference,
@@ -67,6 +67,7 @@ __all__ = [
     "ContentFailedError",
     "DeletedVideo",
     "FileReference",
+    "GatewayModel",
     "GatewayPrice",
     "ModelSpec",
     "NotFoundError",

@@ -23,7 +23,15 @@ from ._filenames import safe_filename
 from ._flows import Action, Send, Sleep, Stream, accept_stream, download_flow, parsed_flow
 from ._models import Character, DeletedVideo, Video, VideoList
 from ._polling import PollPolicy
-from ._prices import GatewayPrice, build_model_info, parse_model_prices
+from ._prices import (
+    GatewayModel,
+    GatewayPrice,
+    build_model_info,
+    build_models,
+    parse_model_info,
+    parse_model_prices,
+    parse_models,
+)
 from ._profiles import Profile
 from ._requests import build_content
 from ._retry import RetryPolicy
@@ -205,6 +213,16 @@ class SoraClient(ClientCore):
         """The gateway's own prices of its video models (LiteLLM's ``GET /model/info``), by model
         name. Raises `APIError` (e.g. `NotFoundError`) where the server has no such route."""
         return self._run(parsed_flow(build_model_info(), self.retry_policy, parse_model_prices))
+
+    def models(self) -> list[str]:
+        """The model ids the server offers (``GET /models``). Raises `APIError` (e.g.
+        `NotFoundError`) where the server has no such route."""
+        return self._run(parsed_flow(build_models(), self.retry_policy, parse_models))
+
+    def model_info(self) -> list[GatewayModel]:
+        """Every model a gateway routes, with its mode, upstream model and price (LiteLLM's
+        ``GET /model/info``). Raises `APIError` where the server has no such route."""
+        return self._run(parsed_flow(build_model_info(), self.retry_policy, parse_model_info))
 
     def retrieve_with_hint(self, video_id: str) -> tuple[Video, str | None]:
         """`retrieve`, and the server's raw ``openai-poll-after-ms`` header (None if absent).
@@ -471,6 +489,14 @@ class AsyncSoraClient(ClientCore):
         return await self._run(
             parsed_flow(build_model_info(), self.retry_policy, parse_model_prices)
         )
+
+    async def models(self) -> list[str]:
+        """The model ids the server offers; see `SoraClient.models`."""
+        return await self._run(parsed_flow(build_models(), self.retry_policy, parse_models))
+
+    async def model_info(self) -> list[GatewayModel]:
+        """Every model a gateway routes; see `SoraClient.model_info`."""
+        return await self._run(parsed_flow(build_model_info(), self.retry_policy, parse_model_info))
 
     async def retrieve_with_hint(self, video_id: str) -> tuple[Video, str | None]:
         """The job's state and the raw poll hint; see `SoraClient.retrieve_with_hint`."""

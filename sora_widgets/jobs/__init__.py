@@ -28,6 +28,7 @@ from ._actions import (
 from ._capabilities import capability, capability_reason
 from ._files import VARIANT_FILES
 from ._job import GenerationRequest, Job, Listener, listeners_idle
+from ._models import ModelRow, ProviderModels, provider_models
 from ._plan import (
     MAX_VARIANTS,
     GenerationPlan,
@@ -54,6 +55,8 @@ __all__ = [
     "Job",
     "JobStatus",
     "Listener",
+    "ModelRow",
+    "ProviderModels",
     "Runner",
     "capability",
     "capability_reason",
@@ -72,6 +75,7 @@ __all__ = [
     "plan",
     "plan_remix",
     "price_for",
+    "provider_models",
     "refresh",
     "remix",
     "resume",

@@ -296,10 +296,15 @@ def price_for(
     """Dollars for one video, its source (``estimate``/``gateway``) and a note saying where the
     figure comes from (the catalogue's price list and date, or the gateway); None when unknown."""
     spec = settings.profile.model_spec(model)
+    runner = Runner.get()
+    if spec is not None and spec.origin == "gateway":  # the gateway's name: its price first
+        unit = runner.gateway_price(settings, model, size, seconds)
+        if unit is not None:
+            return unit, "gateway", "the gateway's price"
     unit = None if spec is None else spec.cost(size, seconds)
     if unit is not None and spec is not None:
         return unit, "estimate", spec.price_origin
-    unit = Runner.get().gateway_price(settings, model, size, seconds)
+    unit = runner.gateway_price(settings, model, size, seconds)
     return unit, "gateway", "the gateway's price" if unit is not None else ""
 
 

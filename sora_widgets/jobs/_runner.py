@@ -516,6 +516,10 @@ class Runner:
         price = self._prices.get(settings.provider, {}).get(model)
         return None if price is None else price.cost(size, seconds)
 
+    def remember_prices(self, settings: Settings, prices: dict[str, GatewayPrice]) -> None:
+        """Keep a gateway's price list (read by `provider_models`) for later plans."""
+        self._prices[settings.provider] = dict(prices)
+
     def _read_prices_once(self, settings: Settings) -> None:
         """After the first create on a gateway that names itself, read its price list in the
         background (LiteLLM's /model/info), so later plans can price models the kit does not."""

@@ -17,7 +17,19 @@ COMMANDS: dict[str, Command] = {
 }
 """By first word; ``""`` is generating from a prompt."""
 
-_ORDER = ("", "list", "status", "show", "resume", "remix", "download", "delete", "cost", "config")
+_ORDER = (
+    "",
+    "list",
+    "status",
+    "show",
+    "resume",
+    "remix",
+    "download",
+    "delete",
+    "models",
+    "cost",
+    "config",
+)
 
 
 def _all_options() -> set[str]:
@@ -68,5 +80,7 @@ def help_text() -> str:
     parts += [
         "Defaults: %config SoraMagics.model = 'sora-2-pro' (likewise size, seconds, output_dir,",
         "profile, base_url, max_spend, embed). The key comes from SORA_API_KEY or OPENAI_API_KEY.",
+        "Models: %config SoraMagics.models = {'my-veo': {'sizes': ['1280x720'], 'seconds': [8],",
+        "'price': 0.4}} adds or overrides catalogue entries (so does $SORA_WIDGETS_HOME/models.toml).",
     ]
     return "\n".join(parts)

@@ -24,7 +24,6 @@ from ._options import (
 )
 
 if TYPE_CHECKING:
-    from ..config import Settings
     from ._context import Context
 
 __all__ = ["GENERATE", "interpolate"]
@@ -50,11 +49,16 @@ def interpolate(text: str, namespace: dict[str, Any]) -> str:
 
 
 def _options(parser: CommandParser) -> None:
-    parser.add_argument("-m", "--model", help="model name, e.g. sora-2 or sora-2-pro")
     parser.add_argument(
-        "-s", "--size", metavar="SIZE", help="WIDTHxHEIGHT, or landscape / portrait"
+        "-m", "--model", help="model name, e.g. sora-2 or veo-3.1-generate-preview (%%sora models)"
     )
-    parser.add_argument("-t", "--seconds", help="length in seconds, e.g. 4, 8, 12")
+    parser.add_argument(
+        "-s",
+        "--size",
+        metavar="SIZE",
+        help="1280x720, a ratio (16:9), a tier (720p), auto, or landscape/portrait/square",
+    )
+    parser.add_argument("-t", "--seconds", help="length in seconds, e.g. 4, 8 or 8s")
     parser.add_argument(
         "-r",
         "--reference",
@@ -82,6 +86,11 @@ def _options(parser: CommandParser) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="extra field, e.g. watermark=false (repeatable)",
+    )
+    parser.add_argument(
+        "--no-validate",
+        action="store_true",
+        help="skip the model's checks and send exactly what was asked",
     )
     parser.add_argument(
         "--allow-unpriced",
@@ -125,23 +134,6 @@ def _prompt(ctx: Context, args: argparse.Namespace) -> str:
     return prompt.strip("\n")
 
 
-def _size(size: str | None, model: str | None, settings: Settings) -> str | None:
-    """``landscape`` / ``portrait`` / ``square`` as the model's first size of that orientation."""
-    if size is None:
-        return None
-    wanted = size.strip().lower()
-    if wanted not in ("landscape", "portrait", "square"):
-        return size
-    profile = settings.profile
-    spec = profile.model_spec(model or profile.default_model)
-    if spec is None:
-        raise UsageError(f"cannot pick a {wanted} size for model {model!r}; give WIDTHxHEIGHT")
-    sizes = spec.sizes_by_orientation(wanted)
-    if not sizes:
-        raise UsageError(f"{spec.name} offers no {wanted} size (choose {', '.join(spec.sizes)})")
-    return sizes[0]
-
-
 def _reference(value: str | None, namespace: dict[str, Any]) -> Any:
     """``-r``: a notebook variable's value, a URL, or an existing file's path."""
     if value is None:
@@ -171,17 +163,17 @@ def handle_generate(ctx: Context, args: argparse.Namespace) -> object:
     prompt = _prompt(ctx, args)
     settings = ctx.settings(args)
     model = args.model or ctx.defaults.model or None
-    size = _size(args.size or ctx.defaults.size or None, model, settings)
     plan = jobs.plan(
         prompt,
         model=model,
-        size=size,
+        size=args.size or ctx.defaults.size or None,
         seconds=args.seconds or ctx.defaults.seconds or None,
         reference=_reference(args.reference, ctx.namespace),
         fit=args.fit,
         extra=jobs.parse_extra(args.extra),
         count=args.variants,
         allow_unpriced=args.allow_unpriced or None,
+        validate=not args.no_validate,
         settings=settings,
     )
     if args.dry_run:
@@ -214,5 +206,7 @@ GENERATE = Command(
     examples=(
         "%%sora -s landscape -t 8 --wait --as clip\nA lighthouse at dawn, waves breaking",
         "%%sora -r photo --fit contain -n 2 --dry-run\nThe {animal} in the photo starts to dance",
+        "%%sora -m veo-3.1-generate-preview -s 16:9 -t 8s\nA paper boat on a rainy street",
+        "%%sora -m my-gateway-model -s 1080p --no-validate --extra negativePrompt=blurry\nA fox",
     ),
 )

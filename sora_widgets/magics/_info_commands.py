@@ -12,6 +12,7 @@ from IPython.core.error import UsageError
 from ._options import Command, CommandParser, add_dry_run, add_settings
 
 if TYPE_CHECKING:
+    from ..api import GatewayPrice, ModelSpec
     from ._context import Context
 
 __all__ = ["INFO_COMMANDS"]
@@ -101,6 +102,115 @@ def handle_cost(ctx: Context, args: argparse.Namespace) -> object:
     return Lines("\n".join(lines))
 
 
+def _models_options(parser: CommandParser) -> None:
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="every model of the catalogue, not only the provider's",
+    )
+    parser.add_argument(
+        "--refresh", action="store_true", help="ask the provider again (its list is cached)"
+    )
+    add_dry_run(parser, "accepted; reading the provider's model list is not billed")
+    add_settings(parser, out=False)
+
+
+def _seconds_text(seconds: tuple[str, ...]) -> str:
+    numbers = sorted(int(s) for s in seconds if s.isdigit())
+    if len(numbers) > 3 and numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"{numbers[0]}–{numbers[-1]}"
+    return ", ".join(str(n) for n in numbers) or "any"
+
+
+def _price_text(spec: ModelSpec | None, row_price: GatewayPrice | None) -> tuple[str, str]:
+    """(price per second, where it comes from) of a model."""
+    if spec is not None and spec.origin != "gateway" and spec.price_per_second:
+        rates = sorted(set(spec.price_per_second.values()))
+        rate = f"${rates[0]:.2f}" + (f"–${rates[-1]:.2f}" if len(rates) > 1 else "")
+        return rate, spec.price_origin
+    if row_price is not None:
+        rates = sorted(
+            {*row_price.by_tier.values(), *([row_price.per_second] if row_price.per_second else [])}
+        )
+        if rates:
+            rate = f"${rates[0]:.2f}" + (f"–${rates[-1]:.2f}" if len(rates) > 1 else "")
+            return rate, "the gateway's price"
+    return "price unknown", ""
+
+
+def handle_models(ctx: Context, args: argparse.Namespace) -> object:
+    """The provider's video models (its /v1/models, a gateway's /model/info) and what the kit
+    knows of each: sizes, lengths, price and where it comes from."""
+    from ..api import catalogue_names, find_model
+    from ..display import Bundle
+    from ..jobs import ModelRow, provider_models
+
+    settings = ctx.settings(args)
+    if args.all:
+        specs = [spec for name in catalogue_names() if (spec := find_model(name)) is not None]
+        rows = [ModelRow(spec.name, spec, spec.origin) for spec in specs]
+        where = "the kit's catalogue"
+        note = ""
+    else:
+        found = provider_models(settings, refresh=args.refresh)
+        rows, where, note = list(found.rows), found.source, found.note
+    head = ("model", "maker", "sizes", "seconds", "per second", "price from", "known from")
+    cells_of = []
+    for row in rows:
+        spec = row.spec
+        sizes = "any (not catalogued)"
+        if spec is not None and spec.sizes:
+            sizes = ", ".join(spec.ratios) + " · " + ", ".join(spec.tiers)
+            sizes += " · auto" if spec.auto else ""
+        rate, source = _price_text(spec, row.gateway_price)
+        known = row.known_from + (f" ({row.upstream})" if row.known_from == "gateway" else "")
+        cells_of.append(
+            (
+                row.name,
+                spec.provider if spec else "",
+                sizes,
+                _seconds_text(spec.seconds) if spec else "any",
+                rate,
+                source,
+                known,
+            )
+        )
+    title = f"{len(rows)} video model(s) of {settings.provider}, from {where}"
+    if args.all:
+        title = f"{len(rows)} model(s) in the kit's catalogue"
+    if note:
+        title += f" (the provider lists none: {note})"
+    hint = (
+        "choose one with %%sora -m MODEL; sizes may be given as a ratio (16:9), a tier (720p) or "
+        "pixels; add a model with sora_widgets.register_model(...)"
+    )
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>"
+        for cells in cells_of
+    )
+    table = (
+        f"<div class='sora-models'><div><b>{html.escape(title)}</b></div>"
+        "<table class='sora-list'><thead><tr>"
+        + "".join(f"<th style='text-align:left'>{h}</th>" for h in head)
+        + f"</tr></thead><tbody>{body}</tbody></table>"
+        f"<div class='sora-note'>{html.escape(hint)}</div></div>"
+    )
+    widths = (
+        [max(len(h), *(len(str(c[i])) for c in cells_of)) for i, h in enumerate(head)]
+        if cells_of
+        else []
+    )
+    lines = [title]
+    if cells_of:
+        lines.append("  ".join(h.ljust(widths[i]) for i, h in enumerate(head)).rstrip())
+        lines += [
+            "  ".join(str(c).ljust(widths[i]) for i, c in enumerate(cells)).rstrip()
+            for cells in cells_of
+        ]
+    lines.append(hint)
+    return Bundle({"text/html": table, "text/plain": "\n".join(lines)}, {})
+
+
 def _config_options(parser: CommandParser) -> None:
     add_dry_run(parser, "accepted; this command never sends anything")
     add_settings(parser)
@@ -144,6 +254,14 @@ INFO_COMMANDS = (
         "estimated spend, and what max_spend leaves",
         _local_options,
         handle_cost,
+    ),
+    Command(
+        "models",
+        "%sora models [--all] [--refresh]",
+        "the provider's video models: sizes, lengths, prices",
+        _models_options,
+        handle_models,
+        examples=("%sora models\n%sora models --all",),
     ),
     Command(
         "config",

@@ -14,7 +14,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.utils.process import arg_split  # type: ignore[attr-defined]
-from traitlets import Bool, Float, Unicode
+from traitlets import Bool, Dict, Float, Unicode
 
 from ._commands import help_text, parse
 from ._context import Context, Defaults
@@ -50,15 +50,21 @@ def _split(line: str) -> list[str]:
 class SoraMagics(Magics):
     """Generate videos from notebook cells. Defaults can be set with ``%config SoraMagics.<name>``."""
 
-    model = Unicode(None, allow_none=True, help="Default model (e.g. sora-2, sora-2-pro).").tag(
-        config=True
-    )
-    size = Unicode(None, allow_none=True, help="Default size WxH, or landscape / portrait.").tag(
-        config=True
-    )
+    model = Unicode(
+        None, allow_none=True, help="Default model (e.g. sora-2, veo-3.1-generate-preview)."
+    ).tag(config=True)
+    size = Unicode(
+        None, allow_none=True, help="Default size: 1280x720, 16:9, 720p, auto, landscape…"
+    ).tag(config=True)
     seconds = Unicode(None, allow_none=True, help="Default length in seconds (e.g. 4).").tag(
         config=True
     )
+    models = Dict(
+        help=(
+            "Catalogue entries to add or override, by model name: "
+            "{'my-veo': {'sizes': ['1280x720'], 'seconds': [4, 8], 'price': 0.4}}"
+        )
+    ).tag(config=True)
     output_dir = Unicode("sora_videos", help="Folder for videos, thumbnails, spritesheets.").tag(
         config=True
     )
@@ -80,6 +86,26 @@ class SoraMagics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self._live = LiveDisplay()
+        self._registered: dict[str, Any] = {}
+
+    def _register_models(self) -> None:
+        """Register ``%config SoraMagics.models`` entries (again when they changed)."""
+        from ..api import register_model, unregister_model
+
+        wanted = dict(self.models or {})
+        for name in set(self._registered) - set(wanted):
+            unregister_model(name)
+            del self._registered[name]
+        for name, entry in wanted.items():
+            if self._registered.get(name) == entry:
+                continue
+            if not isinstance(entry, dict):
+                raise UsageError(
+                    f"SoraMagics.models[{name!r}] must be a dict of catalogue fields, such as "
+                    "{'sizes': ['1280x720'], 'seconds': [4, 8], 'price': 0.4}"
+                )
+            register_model(name, **entry)
+            self._registered[name] = dict(entry)
 
     def _context(self, cell: str | None) -> Context:
         defaults = Defaults(
@@ -101,6 +127,7 @@ class SoraMagics(Magics):
         from IPython.display import display
 
         with _user_errors():
+            self._register_models()
             command, args = parse(_split(line), cell=cell is not None)
             result = command.handle(self._context(cell), args)
             if result is not None:

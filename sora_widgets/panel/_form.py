@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from ..api import Profile, orientation
+from ..api import Profile, orientation, ratio_of, read_size
 from ..jobs import parse_extra_value
 from ._widgets import LABEL_STYLE, button, close_descendants, control, wrapping_row
 
@@ -82,17 +82,24 @@ class RequestForm(w.VBox):  # type: ignore[misc]
             [self.remix_note, self.cancel_remix],
             layout=w.Layout(display="none", flex_flow="row wrap", align_items="center"),
         )
-        self.model = w.Dropdown(
+        self._offered: list[str] = []
+        """Model names the provider listed (its /v1/models or /model/info), once known."""
+        self.model = w.Combobox(
             options=self._model_options(model_name),
             value=model_name,
+            ensure_option=False,
+            continuous_update=False,
+            placeholder="a model name",
             description="Model",
-            tooltip="The provider's model",
+            tooltip="The provider's model: pick one, or type any name the provider routes",
             layout=control(),
             style=LABEL_STYLE,
         )
+        self.model_note = w.HTML()
+        """What is known of the chosen model (its maker, or that it is not catalogued)."""
         self.size = w.Dropdown(
             description="Size",
-            tooltip="Width x height in pixels; only the sizes this model offers",
+            tooltip="Width x height in pixels (with its ratio); only the sizes this model offers",
             layout=control(),
             style=LABEL_STYLE,
         )
@@ -102,8 +109,9 @@ class RequestForm(w.VBox):  # type: ignore[misc]
             style={**LABEL_STYLE, "button_width": "auto"},
             layout=w.Layout(width="auto", max_width="100%"),
         )
-        self._fill_sizes(size or profile.default_size)
-        self._fill_seconds(seconds or profile.default_seconds)
+        default_size, default_seconds = profile.defaults_for(model_name)
+        self._fill_sizes(size or default_size)
+        self._fill_seconds(seconds or default_seconds)
         self.variants = w.IntSlider(
             value=variants,
             min=1,
@@ -124,12 +132,14 @@ class RequestForm(w.VBox):  # type: ignore[misc]
                 self.prompt_count,
                 self.remix_bar,
                 wrapping_row([self.model, self.size, self.variants]),
+                self.model_note,
                 self.seconds,
                 self.extras_box,
             ],
             layout=w.Layout(width="100%"),
         )
         self._update_count()
+        self._describe_model()
         self.prompt.observe(self._prompt_changed, names="value")
         self.model.observe(self._model_changed, names="value")
         for widget in (self.size, self.seconds, self.variants):
@@ -167,6 +177,13 @@ class RequestForm(w.VBox):  # type: ignore[misc]
 
     # -- changing ------------------------------------------------------------------------------
 
+    def set_models(self, names: list[str] | tuple[str, ...]) -> None:
+        """Offer the models the provider listed (first), keeping the current choice."""
+        self._offered = list(names)
+        model = str(self.model.value)
+        self.model.options = self._model_options(model)
+        self._describe_model()
+
     def apply_profile(self, profile: Profile) -> None:
         """Offer what ``profile`` offers, keeping the current choices where it can."""
         self._profile = profile
@@ -198,19 +215,35 @@ class RequestForm(w.VBox):  # type: ignore[misc]
     # -- filling -------------------------------------------------------------------------------
 
     def _model_options(self, current: str) -> list[str]:
-        return _unique([*self._profile.model_names, current])
+        names = self._offered or list(self._profile.model_names)
+        return _unique([n for n in [*names, current] if n])
+
+    def _describe_model(self) -> None:
+        model = str(self.model.value).strip()
+        spec = self._profile.model_spec(model) if model else None
+        if not model:
+            text = "Choose or type a model."
+        elif spec is None:
+            text = (
+                f"{html.escape(model)} is not in the catalogue: only its shape is checked, and "
+                "its price is the gateway's, if it says"
+            )
+        else:
+            made = f"{html.escape(spec.provider)} · " if spec.provider else ""
+            text = f"{made}{html.escape(spec.description)}"
+        self.model_note.value = f'<span class="sora-model-note">{text}</span>'
 
     def _sizes_of(self, model: str) -> list[str]:
         spec = self._profile.model_spec(model)
-        if spec is not None:
-            return list(spec.sizes)
-        return _unique([s for m in self._profile.models for s in m.sizes])
+        if spec is not None and spec.sizes:
+            return [*spec.sizes, *(["auto"] if spec.auto else [])]
+        return _unique([s for m in self._profile.known_models[:2] for s in m.sizes])
 
     def _seconds_of(self, model: str) -> list[str]:
         spec = self._profile.model_spec(model)
-        if spec is not None:
+        if spec is not None and spec.seconds:
             return list(spec.seconds)
-        values = _unique([s for m in self._profile.models for s in m.seconds])
+        values = _unique([s for m in self._profile.known_models[:2] for s in m.seconds])
         return sorted(values, key=lambda s: int(s) if s.isdigit() else 0)
 
     def _fill_sizes(self, wanted: str | None = None) -> None:
@@ -223,14 +256,15 @@ class RequestForm(w.VBox):  # type: ignore[misc]
                 sizes.append(current)  # an open model: keep what was asked for
             else:
                 current = (same or sizes)[0]
-        self.size.options = [(f"{s} · {orientation(s)}".rstrip(" ·"), s) for s in sizes]
+        self.size.options = [(_size_label(s), s) for s in sizes]
         self.size.value = current if current in sizes else sizes[0]
 
     def _fill_seconds(self, wanted: str | None = None) -> None:
-        values = self._seconds_of(str(self.model.value))
+        model = str(self.model.value)
+        values = self._seconds_of(model)
         current = wanted or self.seconds.value
         if current not in values:
-            default = self._profile.default_seconds
+            default = self._profile.defaults_for(model)[1]
             current = default if default in values else values[0]
         self.seconds.options = [(f"{s} s", s) for s in values]
         self.seconds.tooltips = [f"{s} seconds" for s in values]
@@ -239,7 +273,9 @@ class RequestForm(w.VBox):  # type: ignore[misc]
     def _fill_extras(self) -> None:
         old = list(self.extras.values())
         widgets: dict[str, Any] = {}
-        for name in sorted(self._profile.extra_fields):
+        spec = self._profile.model_spec(str(self.model.value))
+        names = set(self._profile.extra_fields) | (spec.extra_fields if spec else set())
+        for name in sorted(names):
             widget = _extra_widget(name)
             widget.disabled = self._remixing is not None
             widget.observe(self._changed, names="value")
@@ -266,6 +302,8 @@ class RequestForm(w.VBox):  # type: ignore[misc]
     def _model_changed(self, _change: Mapping[str, Any]) -> None:
         self._fill_sizes()
         self._fill_seconds()
+        self._fill_extras()
+        self._describe_model()
         self._on_change()
 
     def _changed(self, _change: Mapping[str, Any]) -> None:
@@ -281,6 +319,16 @@ class RequestForm(w.VBox):  # type: ignore[misc]
             f"RequestForm(model={self.model.value!r}, size={self.size.value!r}, "
             f"seconds={self.seconds.value!r})"
         )
+
+
+def _size_label(size: str) -> str:
+    """``1280x720 · 16:9 landscape``; ``auto · the model picks``."""
+    if size == "auto":
+        return "auto · the model picks"
+    text = read_size(size)
+    if text is None or text.kind != "pixels":
+        return size
+    return f"{size} · {ratio_of(*text.numbers)} {orientation(size)}"
 
 
 def _extra_widget(name: str) -> Any:

@@ -10,6 +10,7 @@ to jobs.
 from __future__ import annotations
 
 import concurrent.futures
+import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,8 @@ from ._reference_input import ReferenceInput
 from ._submit_bar import SubmitBar
 from ._widgets import close_descendants, describe, note
 from ._workers import spawn
+
+logger = logging.getLogger("sora_widgets")
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -111,6 +114,7 @@ class SoraPanel(w.VBox):  # type: ignore[misc]
             self.form,
             self.reference_input,
             allow_unpriced=lambda: bool(self.submit_bar.allow_unpriced.value),
+            validate=lambda: not self.submit_bar.skip_checks.value,
         )
         self.history = HistoryGallery(
             history_size,
@@ -135,6 +139,7 @@ class SoraPanel(w.VBox):  # type: ignore[misc]
         self.add_class("sora-panel")
         self.form.size.observe(self._size_changed, names="value")
         self.submit_bar.allow_unpriced.observe(lambda _c: self._check(), names="value")
+        self.submit_bar.skip_checks.observe(lambda _c: self._check(), names="value")
         self._check()
         self._started = spawn(self._start, lambda text: self.say(text, "error"))
 
@@ -151,6 +156,7 @@ class SoraPanel(w.VBox):  # type: ignore[misc]
         self.reference_caption = ref.reference_caption
         self.cost, self.submit_button, self.reason = bar.cost, bar.submit_button, bar.reason
         self.dry_run, self.allow_unpriced = bar.dry_run, bar.allow_unpriced
+        self.skip_checks, self.model_note = bar.skip_checks, form.model_note
         self.provider_line, self.api_key = conn.provider_line, conn.api_key
         self.forget_key = conn.forget_key
 
@@ -174,12 +180,27 @@ class SoraPanel(w.VBox):  # type: ignore[misc]
         self._check()
         if settings is not None:
             self.history_changed()
+            self._learn_models(settings)
+
+    def _learn_models(self, settings: Settings) -> None:
+        """Offer the provider's own video models (its /v1/models, a gateway's /model/info)."""
+        try:
+            found = jobs.provider_models(settings)
+        except Exception as exc:  # a list is a nicety: the catalogue's names stay
+            logger.info("could not list the models of %s: %s", settings.provider, exc)
+            return
+        if not self._closed and found.rows:
+            self.form.set_models(found.names)
 
     def _restart(self) -> None:
         self._started = spawn(self._start, lambda text: self.say(text, "error"))
 
     def _size_changed(self, change: dict[str, Any]) -> None:
-        self.reference_input.size = str(change["new"])
+        size = str(change["new"])
+        if size == "auto":  # the reference keeps a size the model takes
+            spec = self.form.profile.model_spec(str(self.form.model.value))
+            size = (spec.first_size if spec else None) or "1280x720"
+        self.reference_input.size = size
 
     # -- checking and planning -----------------------------------------------------------------
 

@@ -35,11 +35,13 @@ class RequestPlanner:
         form: RequestForm,
         reference: ReferenceInput,
         allow_unpriced: Callable[[], bool] = lambda: False,
+        validate: Callable[[], bool] = lambda: True,
     ) -> None:
         self._connection = connection
         self._form = form
         self._reference = reference
         self._allow_unpriced = allow_unpriced
+        self._validate = validate
 
     def problem(self, remixing: jobs.Job | None) -> str:
         """Why the request cannot be submitted as it stands (``""`` when it can). Quick: the
@@ -57,13 +59,14 @@ class RequestPlanner:
                     jobs.plan_remix(remixing, values.prompt, settings=settings)
                 return ""
             if settings is None:
-                self._form.profile.check(
-                    prompt=values.prompt,
-                    model=values.model,
-                    size=values.size,
-                    seconds=values.seconds,
-                    extra=values.extra,
-                )
+                self._form.profile.check(prompt=values.prompt)
+                if self._validate():
+                    self._form.profile.check(
+                        model=values.model,
+                        size=values.size,
+                        seconds=values.seconds,
+                        extra=values.extra,
+                    )
             else:
                 self._plan(values, settings, reference=None)
         except ValidationError as exc:
@@ -128,6 +131,7 @@ class RequestPlanner:
             extra=values.extra or None,
             count=values.count,
             allow_unpriced=self._allow_unpriced(),
+            validate=self._validate(),
             settings=settings,
         )
 

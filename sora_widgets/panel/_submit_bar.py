@@ -70,6 +70,16 @@ class SubmitBar(w.VBox):  # type: ignore[misc]
             indent=False,
             layout=w.Layout(width="auto"),
         )
+        self.skip_checks = w.Checkbox(
+            value=False,
+            description="Skip model checks",
+            tooltip=(
+                "Send exactly what is asked (validate=False): for a model the catalogue "
+                "describes differently from your gateway"
+            ),
+            indent=False,
+            layout=w.Layout(width="auto"),
+        )
         self.reason = w.HTML()
         """Why Submit is disabled, when it is."""
         self.plan_view = w.HTML()
@@ -78,7 +88,13 @@ class SubmitBar(w.VBox):  # type: ignore[misc]
             [
                 self.cost,
                 wrapping_row(
-                    [self.submit_button, self.dry_run, self.allow_unpriced, self.reason],
+                    [
+                        self.submit_button,
+                        self.dry_run,
+                        self.allow_unpriced,
+                        self.skip_checks,
+                        self.reason,
+                    ],
                     align_items="center",
                 ),
                 self.plan_view,

@@ -140,8 +140,8 @@ def test_sizes_and_seconds_follow_the_model_and_profile(tmp_path: Path) -> None:
     panel = panel_for(tmp_path, settings=offline_settings(tmp_path))
     assert panel.model.value == "sora-2"
     assert [label for label, _ in panel.size.options] == [
-        "720x1280 · portrait",
-        "1280x720 · landscape",
+        "720x1280 · 9:16 portrait",
+        "1280x720 · 16:9 landscape",
     ]
     assert [value for _, value in panel.seconds.options] == ["4", "8", "12"]
     assert panel.extras == {}

@@ -1,0 +1,126 @@
+"""The models a provider offers, as far as it says: ``GET /v1/models`` and, on a gateway,
+LiteLLM's ``GET /model/info`` (mode, upstream model, price), joined with the catalogue.
+
+A gateway's own name for a catalogued model (``my-veo`` routed to
+``gemini/veo-3.1-generate-preview``) is learned as that model: its sizes, lengths and price follow.
+Blocking: call on the caller's thread (the panel's worker, a magic), never on the Runner's loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, replace
+
+from ..api import GatewayModel, GatewayPrice, ModelSpec, SoraError, find_model, register_model
+from ..config import Settings
+from ._runner import Runner
+
+__all__ = ["ModelRow", "ProviderModels", "provider_models"]
+
+logger = logging.getLogger("sora_widgets")
+
+VIDEO_MODE = "video_generation"
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    """One model a provider offers, and what the kit knows of it."""
+
+    name: str
+    spec: ModelSpec | None
+    """The catalogue's entry (or the one learned from the gateway's upstream); None: unknown."""
+    known_from: str
+    """``catalogue``, ``user`` (registered), ``gateway`` (its upstream is catalogued) or
+    ``unknown`` (checked only for shape, priced only by the gateway)."""
+    upstream: str | None = None
+    gateway_price: GatewayPrice | None = None
+
+
+@dataclass(frozen=True)
+class ProviderModels:
+    """The video models of one provider, and where the list came from."""
+
+    rows: tuple[ModelRow, ...]
+    source: str
+    """``the provider's /v1/models``, ``the gateway's /model/info`` or ``the kit's catalogue``."""
+    note: str = ""
+    """Why the provider's own list is missing, when it is."""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The model names, in order."""
+        return tuple(row.name for row in self.rows)
+
+
+_cache: dict[str, ProviderModels] = {}
+_lock = threading.Lock()
+
+
+def _row(name: str, info: GatewayModel | None) -> ModelRow:
+    spec = find_model(name)
+    upstream = info.upstream if info else None
+    price = info.price if info else None
+    if spec is not None:
+        return ModelRow(
+            name, spec, "user" if spec.origin == "user" else "catalogue", upstream, price
+        )
+    routed = find_model(upstream) if upstream else None
+    if routed is not None:  # the gateway's name for a catalogued model: learn it as that model
+        learned = register_model(replace(routed, name=name, aliases=(), origin="gateway"))
+        return ModelRow(name, learned, "gateway", upstream, price)
+    return ModelRow(name, None, "unknown", upstream, price)
+
+
+def _is_video(name: str, info: GatewayModel | None) -> bool:
+    if info is not None and info.mode is not None:
+        return info.mode == VIDEO_MODE
+    if find_model(name) is not None:
+        return True
+    return info is not None and info.upstream is not None and find_model(info.upstream) is not None
+
+
+def provider_models(settings: Settings, *, refresh: bool = False) -> ProviderModels:
+    """The video models ``settings``' provider offers (cached per provider; ``refresh`` asks
+    again). Falls back to the profile's catalogued models where the provider lists none."""
+    with _lock:
+        if not refresh and settings.provider in _cache:
+            return _cache[settings.provider]
+    runner = Runner.get()
+    client = runner.client(settings)
+    gateway = settings.profile.gateway or client.detected_profile == "litellm"
+    notes: list[str] = []
+
+    async def ask() -> tuple[list[str] | None, list[GatewayModel] | None]:
+        ids: list[str] | None = None
+        info: list[GatewayModel] | None = None
+        try:
+            ids = await client.models()
+        except SoraError as exc:
+            notes.append(f"GET /models: {exc}")
+        if gateway:
+            try:
+                info = await client.model_info()
+            except SoraError as exc:
+                notes.append(f"GET /model/info: {exc}")
+        return ids, info
+
+    ids, info = runner.run(ask()).result(timeout=(settings.timeout or 60.0) + 5)
+    by_name = {m.name: m for m in info or []}
+    if info is not None:
+        runner.remember_prices(settings, {m.name: m.price for m in info if m.price is not None})
+    names = list(dict.fromkeys([*(ids or []), *by_name]))
+    if names:
+        rows = tuple(_row(n, by_name.get(n)) for n in names if _is_video(n, by_name.get(n)))
+        source = "the gateway's /model/info" if info else "the provider's /v1/models"
+        found = ProviderModels(rows, source)
+    else:
+        rows = tuple(
+            ModelRow(spec.name, spec, spec.origin) for spec in settings.profile.known_models
+        )
+        found = ProviderModels(rows, "the kit's catalogue", "; ".join(notes))
+    if notes:
+        logger.info("models of %s: %s", settings.provider, "; ".join(notes))
+    with _lock:
+        _cache[settings.provider] = found
+    return found
