@@ -12,7 +12,15 @@ import logging
 import threading
 from dataclasses import dataclass, replace
 
-from ..api import GatewayModel, GatewayPrice, ModelSpec, SoraError, find_model, register_model
+from ..api import (
+    GatewayModel,
+    GatewayPrice,
+    ModelSpec,
+    Profile,
+    SoraError,
+    find_model,
+    register_model,
+)
 from ..config import Settings
 from ._runner import Runner
 
@@ -57,8 +65,8 @@ _cache: dict[str, ProviderModels] = {}
 _lock = threading.Lock()
 
 
-def _row(name: str, info: GatewayModel | None) -> ModelRow:
-    spec = find_model(name)
+def _row(profile: Profile, name: str, info: GatewayModel | None) -> ModelRow:
+    spec = profile.model_spec(name)
     upstream = info.upstream if info else None
     price = info.price if info else None
     if spec is not None:
@@ -111,7 +119,9 @@ def provider_models(settings: Settings, *, refresh: bool = False) -> ProviderMod
         runner.remember_prices(settings, {m.name: m.price for m in info if m.price is not None})
     names = list(dict.fromkeys([*(ids or []), *by_name]))
     if names:
-        rows = tuple(_row(n, by_name.get(n)) for n in names if _is_video(n, by_name.get(n)))
+        rows = tuple(
+            _row(settings.profile, n, by_name.get(n)) for n in names if _is_video(n, by_name.get(n))
+        )
         source = "the gateway's /model/info" if info else "the provider's /v1/models"
         found = ProviderModels(rows, source)
     else:

@@ -124,8 +124,9 @@ def _seconds_text(seconds: tuple[str, ...]) -> str:
 
 def _price_text(spec: ModelSpec | None, row_price: GatewayPrice | None) -> tuple[str, str]:
     """(price per second, where it comes from) of a model."""
-    if spec is not None and spec.origin != "gateway" and spec.price_per_second:
-        rates = sorted(set(spec.price_per_second.values()))
+    offered = [r for size in (spec.sizes if spec else ()) if (r := spec.price(size)) is not None]  # type: ignore[union-attr]
+    if spec is not None and spec.origin != "gateway" and offered:
+        rates = sorted(set(offered))
         rate = f"${rates[0]:.2f}" + (f"–${rates[-1]:.2f}" if len(rates) > 1 else "")
         return rate, spec.price_origin
     if row_price is not None:

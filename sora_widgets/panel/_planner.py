@@ -69,6 +69,13 @@ class RequestPlanner:
                     )
             else:
                 self._plan(values, settings, reference=None)
+            spec = self._form.profile.model_spec(values.model)
+            takes_none = spec is not None and spec.reference == "none"
+            if takes_none and self._reference.has_source and self._validate():
+                return (
+                    f"{values.model} takes no reference image (remove it, or choose a model "
+                    "that takes one; tick Skip model checks to send it anyway)"
+                )
         except ValidationError as exc:
             return str(exc)
         return self._reference.error or ""
