@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Literal, TypeAlias
 from PIL import Image, ImageColor, ImageDraw, ImageFilter, ImageFont
 
 from ._units import human_bytes
-from .api import ReferenceImageError, ValidationError, parse_size
+from .api import ReferenceImageError, ValidationError, nominal_pixels, parse_size, read_size
 
 if TYPE_CHECKING:
     from PIL import ImageCms
@@ -252,7 +252,10 @@ def prepare_reference(
 
     ``source``: a path, bytes, a binary file, a PIL image, a numpy array, an ipywidgets
     ``FileUpload`` value entry, or an ``http(s)://`` or ``data:`` URL (downloads are limited to
-    `URL_MAX_BYTES` and `URL_TIMEOUT` seconds). ``size``: ``"1280x720"`` or ``(1280, 720)``.
+    `URL_MAX_BYTES` and `URL_TIMEOUT` seconds). ``size``: ``"1280x720"`` or ``(1280, 720)``; a
+    ratio (``"16:9"``), a tier (``"720p"``) or ``landscape``/``portrait``/``square`` at 720
+    pixels on the short side (`jobs.plan` gives the model's own pixel size instead); or ``"auto"``:
+    the source's own shape, at most 1920 pixels a side.
 
     ``fit``: ``cover`` scales to fill and crops around ``focus`` (the point of the source, as
     fractions of its width and height, to keep central); ``contain`` shows the whole source on
@@ -267,7 +270,8 @@ def prepare_reference(
     Raises `ReferenceImageError` (naming the source and the reason) for anything that is not a
     readable image, and `ValidationError` for bad arguments.
     """
-    width, height = parse_size(size)
+    auto = isinstance(size, str) and size.strip().lower() == "auto"
+    width, height = (0, 0) if auto else _pixels(size)
     _check_options(fit, focus, format, max_bytes, max_pixels)
     bg = _parse_color(background, "background", allow_blur=True)
     matte_rgb = None if matte is None else _parse_color(matte, "matte", allow_blur=False)
@@ -278,6 +282,8 @@ def prepare_reference(
             param="format",
         )
     opened = _open(source, name=name, max_pixels=max_pixels)
+    if auto:  # the model sizes the video from the picture: keep its shape, at most 1920 a side
+        width, height = _auto_size(opened)
     try:
         return _prepare(
             opened,
@@ -301,6 +307,26 @@ def prepare_reference(
         ) from exc
     finally:
         opened.close()
+
+
+def _pixels(size: str | tuple[int, int]) -> tuple[int, int]:
+    """Pixels for a size: ``WxH`` as is, a ratio (``16:9``), tier (``720p``) or orientation word
+    at a nominal size (720 on the short side); else `ValidationError`."""
+    if isinstance(size, str):
+        text = read_size(size)
+        if text is not None and text.kind in ("ratio", "tier", "orientation"):
+            pixels = nominal_pixels(size)
+            if pixels is not None:
+                return pixels
+    return parse_size(size)
+
+
+def _auto_size(opened: _Opened) -> tuple[int, int]:
+    width, height = opened.image.size
+    if _exif_orientation(opened.image) in (5, 6, 7, 8):
+        width, height = height, width
+    scale = min(1.0, 1920 / max(width, height))
+    return max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)
 
 
 @dataclass

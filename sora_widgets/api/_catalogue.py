@@ -202,11 +202,20 @@ class ModelSpec:
     def price_origin(self) -> str:
         """Where the price came from, for a cost line: ``OpenAI's price list, 2025-10-06``."""
         parts = [p for p in (self.price_source.split(",")[0].strip(), self.price_date) if p]
-        return ", ".join(parts) or self.origin
+        return ", ".join(parts) or _ORIGINS.get(self.origin, self.origin)
 
     def with_(self, **changes: Any) -> ModelSpec:
         """A copy with some fields changed."""
         return replace(self, **changes)
+
+
+_ORIGINS = {
+    "user": "your model entry",
+    "gateway": "the gateway's model list",
+    "catalogue": "the kit's catalogue",
+    "litellm": "LiteLLM's price map",
+    "profile": "the provider's profile",
+}
 
 
 # -- reading entries ------------------------------------------------------------------------------

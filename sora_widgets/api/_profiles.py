@@ -244,7 +244,7 @@ class Profile:
         if text is None:
             raise ValidationError(
                 f"size {asked!r} is not a size (write it like '1280x720', '16:9', '720p' or "
-                "'auto', or landscape/portrait/square)",
+                f"'auto', or landscape/portrait/square; {_SKIP})",
                 param="size",
             )
         if text.kind == "pixels" and not all(16 <= v <= 8192 for v in text.numbers):
@@ -266,7 +266,7 @@ class Profile:
             takes = f"; {spec.name} takes {_join_or(spec.seconds)}" if spec and spec.seconds else ""
             raise ValidationError(
                 f"seconds {seconds!r} must be a whole number of seconds from 1 to {MAX_SECONDS}, "
-                f"such as '4' or '8s'{takes}",
+                f"such as '4' or '8s'{takes}; {_SKIP}",
                 param="seconds",
             )
         text = str(int(match.group(1)))

@@ -63,13 +63,14 @@ def orientation(size: str) -> str:
 
 
 def ratio_of(width: int, height: int) -> str:
-    """The reduced ``W:H`` of a size: ``1280x720`` → ``16:9``; near-standard sizes snap to the
-    ratio they are sold as (``1792x1024`` → ``7:4``, ``854x480`` → ``16:9``)."""
+    """The reduced ``W:H`` of a size: ``1280x720`` → ``16:9``; sizes within 1.2 % of a standard
+    ratio snap to it, as they are sold (``854x480`` → ``16:9``, Runway's ``1584x672`` → ``21:9``),
+    others keep their own (``1792x1024`` → ``7:4``)."""
     divisor = math.gcd(width, height)
     exact = f"{width // divisor}:{height // divisor}"
     for known in ("16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "9:21", "3:2", "2:3"):
         a, b = (int(v) for v in known.split(":"))
-        if abs(width / height - a / b) < 0.01 and exact != known:
+        if abs(math.log((width / height) / (a / b))) < 0.012 and exact != known:
             return known
     return exact
 

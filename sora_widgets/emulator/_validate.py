@@ -186,8 +186,11 @@ def check_model(
         names: list[str] = []
         for m in profile.known_models:
             names += [m.name, *m.aliases]
+        listed = join_and(names)
+        if len(names) > 12:  # the extended profile: name the first ones and where the rest are
+            listed = join_and([*names[:8], f"{len(names) - 8} more (GET /v1/models lists them)"])
         raise bad_request(
-            f"Invalid value: '{value}'. Supported values are: {join_and(names)}.",
+            f"Invalid value: '{value}'. Supported values are: {listed}.",
             param="model",
             code="invalid_value",
         )

@@ -39,8 +39,9 @@ class ModelRow:
     spec: ModelSpec | None
     """The catalogue's entry (or the one learned from the gateway's upstream); None: unknown."""
     known_from: str
-    """``catalogue``, ``user`` (registered), ``gateway`` (its upstream is catalogued) or
-    ``unknown`` (checked only for shape, priced only by the gateway)."""
+    """``catalogue`` (written by hand), ``litellm`` (LiteLLM's price map), ``user``
+    (registered), ``gateway`` (its upstream is catalogued) or ``unknown`` (checked only for shape,
+    priced only by the gateway)."""
     upstream: str | None = None
     gateway_price: GatewayPrice | None = None
 
@@ -96,7 +97,6 @@ def provider_models(settings: Settings, *, refresh: bool = False) -> ProviderMod
             return _cache[settings.provider]
     runner = Runner.get()
     client = runner.client(settings)
-    gateway = settings.profile.gateway or client.detected_profile == "litellm"
     notes: list[str] = []
 
     async def ask() -> tuple[list[str] | None, list[GatewayModel] | None]:
@@ -106,11 +106,10 @@ def provider_models(settings: Settings, *, refresh: bool = False) -> ProviderMod
             ids = await client.models()
         except SoraError as exc:
             notes.append(f"GET /models: {exc}")
-        if gateway:
-            try:
-                info = await client.model_info()
-            except SoraError as exc:
-                notes.append(f"GET /model/info: {exc}")
+        try:  # LiteLLM's list of what it routes (its /v1/models answer does not name it)
+            info = await client.model_info()
+        except SoraError as exc:
+            notes.append(f"GET /model/info: {exc}")
         return ids, info
 
     ids, info = runner.run(ask()).result(timeout=(settings.timeout or 60.0) + 5)
@@ -122,11 +121,12 @@ def provider_models(settings: Settings, *, refresh: bool = False) -> ProviderMod
         rows = tuple(
             _row(settings.profile, n, by_name.get(n)) for n in names if _is_video(n, by_name.get(n))
         )
-        source = "the gateway's /model/info" if info else "the provider's /v1/models"
+        source = "the gateway's /model/info" if by_name else "the provider's /v1/models"
         found = ProviderModels(rows, source)
     else:
         rows = tuple(
-            ModelRow(spec.name, spec, spec.origin) for spec in settings.profile.known_models
+            ModelRow(spec.name, spec, "catalogue" if spec.origin == "profile" else spec.origin)
+            for spec in settings.profile.known_models
         )
         found = ProviderModels(rows, "the kit's catalogue", "; ".join(notes))
     if notes:

@@ -143,12 +143,12 @@ def parse_extra(pairs: Iterable[str]) -> dict[str, Any]:
 
 
 def _fit_size(resolved: Resolved) -> str:
-    """The pixel size a reference is fitted to: the size sent, or for ``auto`` (and sizes an
-    unknown model gets as words) the model's first size or a nominal one."""
+    """The size a reference is fitted to: the size sent (a nominal one for a ratio or tier an
+    unknown model gets as asked), or ``auto``: the picture keeps its own shape."""
     pixels = resolved.pixels
-    if pixels is None and resolved.spec is not None and resolved.spec.first_size:
-        return resolved.spec.first_size
-    width, height = pixels or (1280, 720)
+    if pixels is None:
+        return "auto"
+    width, height = pixels
     return f"{width}x{height}"
 
 

@@ -196,11 +196,7 @@ class SoraPanel(w.VBox):  # type: ignore[misc]
         self._started = spawn(self._start, lambda text: self.say(text, "error"))
 
     def _size_changed(self, change: dict[str, Any]) -> None:
-        size = str(change["new"])
-        if size == "auto":  # the reference keeps a size the model takes
-            spec = self.form.profile.model_spec(str(self.form.model.value))
-            size = (spec.first_size if spec else None) or "1280x720"
-        self.reference_input.size = size
+        self.reference_input.size = str(change["new"])  # "auto": the picture keeps its shape
 
     # -- checking and planning -----------------------------------------------------------------
 

@@ -99,6 +99,20 @@ def test_a_veo_reference_is_fitted_to_the_ratio_on_the_extended_emulator(
     assert job.cost == pytest.approx(0.20)  # $0.05 a second at 720p
     job.wait(60)
     assert job.status == JobStatus.COMPLETED and job.size == "720x1280"
+    # size "auto": the picture keeps its shape, and the model picks the size from it
+    landscape = Image.new("RGB", (900, 600), (220, 30, 30))
+    picked = generate(
+        "a boat",
+        model="fal_ai/bytedance/seedance-2.0/image-to-video",
+        size="auto",
+        seconds=4,
+        reference=landscape,
+        settings=settings,
+    )
+    assert picked.request.input_reference.size == (900, 600) and picked.size == "auto"
+    picked.wait(60)
+    assert picked.status == JobStatus.COMPLETED
+    assert picked.video is not None and picked.video.size in ("960x720", "1280x720")
     # a model that takes no reference says so before anything is sent
     before = len(posts(emulator))
     with pytest.raises(ValidationError, match=r"takes no reference image.*validate=False"):

@@ -155,7 +155,7 @@ def test_teaching_lesson_compares_variations_and_minds_the_budget(
     assert "sora-2-pro  1280x720 12 s  $3.60" in prices
     dry = text(cell(notebook, "%%sora -m sora-2-pro -t 12 -n 3 --dry-run"))
     assert dry.startswith("dry run: POST the local emulator/videos × 3")
-    assert "estimated $10.80 simulated; nothing was sent" in dry
+    assert "estimated $10.80 simulated (OpenAI's price list, 2026-03-01); nothing was sent" in dry
     assert "$1.60 simulated" in text(cell(notebook, "%sora cost"))
     assert "max_spend $3.00: $1.40 left" in text(cell(notebook, "%config SoraMagics.max_spend"))
     refusal = text(cell(notebook, "from IPython.core.error import UsageError"))
@@ -190,12 +190,18 @@ def test_gateway_notebook_configures_a_relay_without_showing_the_key(
 
     # The relay's extras: priced in a dry run, sent, echoed by the gateway; refused on openai.
     dry = text(cell(notebook, "%%sora -s 1280x720 -t 10 --extra watermark=false --dry-run"))
-    assert "with profile relay, estimated $1.00; nothing was sent" in dry
+    assert (
+        "with profile relay, estimated $1.00 (OpenAI's price list, 2025-10-06); nothing was sent"
+        in dry
+    )
     assert "watermark: False" in dry
     assert len(players_in(cell(notebook, "%%sora -s 1280x720 -t 4 --extra watermark=false"))) == 1
     assert text(cell(notebook, "dict(cable_car.video.extra)")) == "{'watermark': False}"
     refused = text(cell(notebook, "from IPython.core.error import UsageError"))
-    assert refused.startswith("refused: extra field 'watermark' is not accepted by openai")
+    assert refused.startswith(
+        "refused: extra field 'watermark' is not accepted by the openai profile"
+    )
+    assert "--no-validate" in refused  # and how to send it anyway
 
     # The URL reference travelled as a URL: the gateway fetched it from the image host.
     assert len(players_in(cell(notebook, "from sora_widgets import VideoPlayer"))) == 1
