@@ -95,6 +95,15 @@ def prices_of(entry: dict[str, Any]) -> dict[str, float]:
     for key, value in entry.items():
         if key.startswith("output_cost_per_second_") and isinstance(value, (int, float)):
             prices[key.removeprefix("output_cost_per_second_").lower()] = float(value)
+    frames = (entry.get("provider_specific_entry") or {}).get("volcengine_video_frames")
+    if isinstance(frames, dict):  # a tier's frames have other short sides (864x496 is "480p")
+        by_size = {
+            size: prices[str(tier).lower()]
+            for tier, by_ratio in frames.items()
+            if str(tier).lower() in prices
+            for size in by_ratio.values()
+        }
+        prices = {"default": prices["default"], **by_size} if "default" in prices else by_size
     return prices
 
 

@@ -249,8 +249,56 @@ def _check_sizes(name: str, sizes: tuple[str, ...]) -> tuple[str, ...]:
                 "and tiers are worked out from them)",
                 param="sizes",
             )
+        if any(v % 2 for v in text.numbers):
+            raise ValidationError(
+                f"model {name!r}: size {size!r} has an odd side (video sizes are even, e.g. "
+                f"{text.numbers[0] // 2 * 2}x{text.numbers[1] // 2 * 2})",
+                param="sizes",
+            )
         out.append(text.text)
     return tuple(out)
+
+
+def _check_seconds(name: str, seconds: tuple[str, ...]) -> tuple[str, ...]:
+    for value in seconds:
+        if not value.isdigit() or not 1 <= int(value) <= 600:
+            raise ValidationError(
+                f"model {name!r}: seconds {value!r} must be whole numbers of seconds from 1 to "
+                "600, e.g. [4, 8] or { min = 2, max = 10 }",
+                param="seconds",
+            )
+    return tuple(str(int(v)) for v in seconds)
+
+
+_FLAGS = ("auto", "remix", "edit", "extend", "audio")
+
+
+def _check_entry(spec: ModelSpec) -> ModelSpec:
+    """Defaults that are among the entry's own values; flags that are booleans."""
+    name = spec.name
+    for flag in _FLAGS:
+        value = getattr(spec, flag)
+        if not isinstance(value, bool) and not (value is None and flag != "auto"):
+            raise ValidationError(
+                f"model {name!r}: {flag} must be true or false, not {value!r}", param=flag
+            )
+    if spec.default_size is not None and spec.sizes and spec.default_size not in spec.sizes:
+        raise ValidationError(
+            f"model {name!r}: default_size {spec.default_size!r} is not one of its sizes "
+            f"({join_or(spec.sizes)})",
+            param="default_size",
+        )
+    if (
+        spec.default_seconds is not None
+        and spec.seconds
+        and spec.default_seconds not in spec.seconds
+    ):
+        raise ValidationError(
+            f"model {name!r}: default_seconds {spec.default_seconds!r} is not one of its "
+            f"lengths ({join_or(spec.seconds)})",
+            param="default_seconds",
+        )
+    return spec
 
 
 def _prices(name: str, value: Any) -> Mapping[str, float]:
@@ -284,7 +332,7 @@ def model_from_mapping(name: str, data: Mapping[str, Any], *, origin: str = "use
             found = _strings(name, key, value)
             values[key] = _check_sizes(name, found) if key == "sizes" else found
         elif key == "seconds":
-            values[key] = _strings(name, key, value)
+            values[key] = _check_seconds(name, _strings(name, key, value))
         elif key == "extra_fields":
             values[key] = frozenset(_strings(name, key, value))
         elif key == "reference":
@@ -294,8 +342,11 @@ def model_from_mapping(name: str, data: Mapping[str, Any], *, origin: str = "use
                     param="reference",
                 )
             values[key] = value
-        elif key in ("default_seconds",):
-            values[key] = str(value)
+        elif key == "default_seconds":
+            values[key] = _check_seconds(name, (str(value).strip(),))[0]
+        elif key == "default_size":
+            text = read_size(value)
+            values[key] = text.text if text is not None and text.kind == "pixels" else str(value)
         elif key in _FIELD_NAMES and key not in ("name", "origin", "price_per_second"):
             values[key] = value
         else:
@@ -306,7 +357,7 @@ def model_from_mapping(name: str, data: Mapping[str, Any], *, origin: str = "use
             )
     values.setdefault("sizes", ())
     values.setdefault("seconds", ())
-    return ModelSpec(**values)
+    return _check_entry(ModelSpec(**values))
 
 
 def _read_toml(text: str, origin: str, where: str) -> dict[str, ModelSpec]:
@@ -321,7 +372,10 @@ def _read_toml(text: str, origin: str, where: str) -> dict[str, ModelSpec]:
     for name, entry in models.items():
         if not isinstance(entry, Mapping):
             raise ValidationError(f"{where}: [models.{name!r}] must be a table")
-        out[name] = model_from_mapping(name, entry, origin=origin)
+        try:
+            out[name] = model_from_mapping(name, entry, origin=origin)
+        except ValidationError as exc:
+            raise ValidationError(f"{where}: {exc}", param=exc.param) from None
     return out
 
 
@@ -374,7 +428,9 @@ def find_model(name: str | None) -> ModelSpec | None:
     if name in shipped:
         return shipped[name]
     alias = _by_alias.get(name)
-    return shipped[alias] if alias else None
+    if alias is None:
+        return None
+    return _registered.get(alias) or shipped[alias]  # an override reaches the shipped aliases
 
 
 def register_model(spec: ModelSpec | str, /, **entry: Any) -> ModelSpec:

@@ -472,6 +472,7 @@ def _start_job(
             reference=reference,
             source_video=source_video,
             watermark=bool(extra.get("watermark")),
+            audio=getattr(state.profile.offered_spec(model), "audio", None) is not False,
         )
         job.render_key = spec.key()
         clock = state.clock

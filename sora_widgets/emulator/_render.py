@@ -52,6 +52,8 @@ class RenderSpec:
     source_video: str | None = None
     """Path of an MP4 whose first frame becomes the first frame (remix, edit, extension)."""
     watermark: bool = False
+    audio: bool = True
+    """False for a model that makes no sound (the catalogue's ``audio = false``): no audio track."""
     preset: str = "ultrafast"
     """The libx264 preset; ``ultrafast`` keeps a 4 s 720p clip well under two seconds."""
 
@@ -66,6 +68,7 @@ class RenderSpec:
             "p": self.prompt,
             "m": self.model,
             "wm": self.watermark,
+            **({} if self.audio else {"silent": True}),
             "preset": self.preset,
             "src": self.source_video and os.path.basename(self.source_video),
         }
@@ -386,7 +389,6 @@ def _audio(spec: RenderSpec) -> npt.NDArray[Any]:
 def _render(spec: RenderSpec, video_path: str) -> tuple[bytes, bytes]:
     """Write the MP4 to ``video_path`` (a real file: ``+faststart`` rewrites it at the end)."""
     import av
-    import numpy as np
 
     if spec.width % 2 or spec.height % 2:
         raise ValueError(f"size {spec.width}x{spec.height} must have even sides for yuv420p")
@@ -404,7 +406,9 @@ def _render(spec: RenderSpec, video_path: str) -> tuple[bytes, bytes]:
         video.width, video.height = spec.width, spec.height
         video.pix_fmt = "yuv420p"
         video.options = {"preset": spec.preset, "crf": "26"}
-        audio = container.add_stream("aac", rate=AUDIO_RATE, layout="stereo")
+        audio = (
+            container.add_stream("aac", rate=AUDIO_RATE, layout="stereo") if spec.audio else None
+        )
         for i, planes in _frames(spec):
             frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
             frame.pts = i
@@ -414,21 +418,30 @@ def _render(spec: RenderSpec, video_path: str) -> tuple[bytes, bytes]:
                 container.mux(packet)
         for packet in video.encode(None):
             container.mux(packet)
-        pcm = _audio(spec)
-        chunk = 1024
-        for start in range(0, pcm.shape[1], chunk):
-            part = np.ascontiguousarray(pcm[:, start : start + chunk])
-            aframe = av.AudioFrame.from_ndarray(part, format="fltp", layout="stereo")
-            aframe.sample_rate = AUDIO_RATE
-            aframe.pts = start
-            for packet in audio.encode(aframe):
-                container.mux(packet)
-        for packet in audio.encode(None):
-            container.mux(packet)
+        if audio is not None:
+            _encode_audio(container, audio, spec)
 
     thumb = io.BytesIO()
     samples[thumb_at].save(thumb, format="WEBP", quality=80, method=0)
     return thumb.getvalue(), _spritesheet([samples[i] for i in sorted(sample_at)])
+
+
+def _encode_audio(container: Any, audio: Any, spec: RenderSpec) -> None:
+    """Encode the clip's sound as AAC into the ``audio`` stream of ``container``."""
+    import av
+    import numpy as np
+
+    pcm = _audio(spec)
+    chunk = 1024
+    for start in range(0, pcm.shape[1], chunk):
+        part = np.ascontiguousarray(pcm[:, start : start + chunk])
+        aframe = av.AudioFrame.from_ndarray(part, format="fltp", layout="stereo")
+        aframe.sample_rate = AUDIO_RATE
+        aframe.pts = start
+        for packet in audio.encode(aframe):
+            container.mux(packet)
+    for packet in audio.encode(None):
+        container.mux(packet)
 
 
 def _spritesheet(frames: list[Image.Image]) -> bytes:
