@@ -17,7 +17,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from PIL import Image
 
-from sora_widgets.api import BadRequestError, ValidationError, unregister_model
+from sora_widgets.api import BadRequestError, SoraClient, ValidationError, unregister_model
 from sora_widgets.config import Settings, resolve_settings
 from sora_widgets.emulator import EmulatorHandle
 from sora_widgets.jobs import JobStatus, generate
@@ -41,6 +41,25 @@ def settings_for(emulator: EmulatorHandle, tmp_path: Path, **kwargs: Any) -> Set
 
 def posts(emulator: EmulatorHandle) -> list[str]:
     return [line for line in emulator.state.access_log if '"POST ' in line]
+
+
+# -- the client -----------------------------------------------------------------------------------
+
+
+def test_the_client_resolves_sizes_refuses_with_the_fix_and_can_send_as_asked(
+    emulator: EmulatorHandle,
+) -> None:
+    with SoraClient(base_url=emulator.base_url, api_key=KEY, profile="openai") as client:
+        made = client.create(prompt="a kite", model="sora-2", size="16:9", seconds="8s")
+        assert (made.size, made.seconds) == ("1280x720", "8")
+        with pytest.raises(ValidationError) as refused:
+            client.create(prompt="a kite", model="sora-2", seconds=10)
+        assert "'10'" in str(refused.value) and "4, 8 or 12" in str(refused.value)
+        assert "validate=False" in str(refused.value)
+        assert len(posts(emulator)) == 1
+        with pytest.raises(BadRequestError, match="Invalid value: '16:9'"):
+            client.create(prompt="a kite", model="sora-2", size="16:9", validate=False)
+        assert len(posts(emulator)) == 2  # sent exactly as asked; the service answered
 
 
 # -- generate -------------------------------------------------------------------------------------
