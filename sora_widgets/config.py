@@ -9,7 +9,6 @@ otherwise the embedded emulator, started once per process on 127.0.0.1 and annou
 from __future__ import annotations
 
 import os
-import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,14 +21,18 @@ from .ledger import default_ledger_path, provider_key
 __all__ = [
     "Settings",
     "embedded_emulator_url",
+    "emulator_home",
     "load_user_models",
     "resolve_settings",
     "stop_embedded_emulator",
+    "take_emulator_notice",
     "user_models_path",
 ]
 
 DEFAULT_OUTPUT_DIR = "sora_videos"
 EMULATOR_KEY = "sk-emulator-local"
+EMULATOR_PROVIDER = "emulator"
+"""The embedded emulator's name in the ledger: one identity across kernel restarts."""
 
 _emulator_lock = threading.Lock()
 _emulator: Any = None
@@ -60,8 +63,9 @@ class Settings:
 
     @property
     def provider(self) -> str:
-        """The base URL without credentials: how the ledger names this provider."""
-        return provider_key(self.base_url)
+        """How the ledger names this provider: the base URL without credentials, or ``emulator``
+        for the embedded emulator (whatever port it has after a restart)."""
+        return EMULATOR_PROVIDER if self.emulated else provider_key(self.base_url)
 
     @property
     def running_limit(self) -> int | None:
@@ -187,15 +191,41 @@ def embedded_emulator_url() -> str:
                     "set SORA_BASE_URL and SORA_API_KEY"
                 ) from None
             job_seconds = float(os.environ.get("SORA_EMULATOR_JOB_SECONDS", "8"))
+            home = emulator_home()
             _emulator = serve_in_thread(
-                EmulatorSettings(profile="extended", job_seconds=job_seconds, access_log=False)
+                EmulatorSettings(
+                    profile="extended",
+                    job_seconds=job_seconds,
+                    access_log=False,
+                    data_dir=home,
+                    state_dir=home,
+                )
             )
-            print(
-                f"sora-widgets: no key configured, using the local emulator at {_emulator.base_url} "
-                "(its videos are synthetic and nothing is billed)",
-                file=sys.stderr,
-            )
+            global _notice
+            _notice = EMULATOR_NOTICE
         return str(_emulator.base_url)
+
+
+EMULATOR_NOTICE = (
+    "sora-widgets: no key configured, so videos come from the local emulator: they are "
+    "synthetic, and nothing is billed (set SORA_BASE_URL and SORA_API_KEY for a real provider)"
+)
+_notice: str | None = None
+
+
+def take_emulator_notice() -> str | None:
+    """The one-line notice that the embedded emulator was just started, once (then None): the
+    caller shows it where the user is looking (the cell that started it)."""
+    global _notice
+    with _emulator_lock:
+        notice, _notice = _notice, None
+    return notice
+
+
+def emulator_home() -> Path:
+    """Where the embedded emulator keeps its jobs, references and renders across restarts:
+    ``emulator/`` beside the ledger (``$SORA_WIDGETS_HOME``)."""
+    return default_ledger_path().parent / "emulator"
 
 
 def stop_embedded_emulator() -> None:

@@ -27,6 +27,7 @@ __all__ = [
     "format_cost",
     "format_eta",
     "in_colab",
+    "info_line",
     "provenance",
     "small_poster",
     "status_card",
@@ -67,6 +68,15 @@ class Bundle:
         self, include: Any = None, exclude: Any = None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         return dict(self.data), dict(self.metadata)
+
+
+def info_line(text: str) -> Bundle:
+    """One quiet line of information (grey, small; never stderr's pink): ``text`` as given."""
+    body = (
+        '<div class="sora-info" role="note" style="color:var(--jp-ui-font-color2,#666);'
+        f'font-size:0.9em;margin:2px 0">ⓘ {html.escape(text)}</div>'
+    )
+    return Bundle({"text/plain": text, "text/html": body}, {"sora_widgets": {"notice": True}})
 
 
 def format_cost(cost: float | None, *, simulated: bool = False) -> str:

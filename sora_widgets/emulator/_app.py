@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import math
@@ -78,7 +79,10 @@ class EmulatorState:
         self.profile = service_profile(settings.profile)
         self.rules = service_rules(self.profile)
         self.clock: Callable[[], float] = settings.clock or time.time
-        self.store = JobStore(self.clock)
+        self.state_dir = Path(settings.state_dir) if settings.state_dir is not None else None
+        self.store = JobStore(
+            self.clock, None if self.state_dir is None else self.state_dir / "jobs.json"
+        )
         self.gateway = frozenset(gateway_behaviours(settings.gateway))
         """The gateway-like behaviours this emulator puts on (see `GATEWAY_BEHAVIOURS`)."""
         self.faults = FaultPlan(settings.faults, settings.fault_seed)
@@ -103,6 +107,46 @@ class EmulatorState:
         return hashlib.sha256(
             f"sora-widgets-emulator:{self.profile.name}:{model}".encode()
         ).hexdigest()
+
+    def keep_spec(self, spec: RenderSpec) -> dict[str, Any] | None:
+        """The spec as kept with its job (the reference bytes stored once, by hash, in the state
+        folder); None when nothing is kept across restarts."""
+        if self.state_dir is None:
+            return None
+        fields = dataclasses.asdict(spec)
+        reference = fields.pop("reference")
+        fields["reference_file"] = None
+        if reference is not None:
+            name = hashlib.sha256(reference).hexdigest() + ".img"
+            path = self.state_dir / "references" / name
+            try:
+                if not path.exists():
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(reference)
+                fields["reference_file"] = name
+            except OSError:
+                return None
+        return fields
+
+    def restore_spec(self, job: Job) -> RenderSpec | None:
+        """The `RenderSpec` a kept job was rendered from, or None when it cannot be rebuilt."""
+        kept = dict(job.render_spec or {})
+        if not kept or self.state_dir is None:
+            return None
+        name = kept.pop("reference_file", None)
+        reference = None
+        if name:
+            try:
+                reference = (self.state_dir / "references" / name).read_bytes()
+            except OSError:
+                return None
+        source = kept.get("source_video")
+        if source and not os.path.exists(source):
+            return None
+        try:
+            return RenderSpec(**kept, reference=reference)
+        except TypeError:
+            return None
 
     @property
     def jobs(self) -> list[Job]:
@@ -460,7 +504,6 @@ def _start_job(
         fail_code=fail_code,
         expire_at_completion=call.fault is not None and call.fault.kind == "expire",
     )
-    state.store.add(job)
     if fail_code is None:
         width, _, height = size.partition("x")
         spec = RenderSpec(
@@ -475,23 +518,59 @@ def _start_job(
             audio=getattr(state.profile.offered_spec(model), "audio", None) is not False,
         )
         job.render_key = spec.key()
-        clock = state.clock
+        job.render_spec = state.keep_spec(spec)
+        state.store.add(job)
+        _render(state, job, spec)
+    else:
+        state.store.add(job)
+    return job
 
-        def finished(future: Future[RenderResult]) -> None:
-            try:
-                result = future.result()
-            except BaseException as exc:  # the job reports it
-                job.render_done(None, f"{type(exc).__name__}: {exc}", clock())
-                return
+
+def _render(state: EmulatorState, job: Job, spec: RenderSpec) -> None:
+    """Render ``job``'s clip in the background; the job (and the kept state) learn the result."""
+    clock = state.clock
+
+    def finished(future: Future[RenderResult]) -> None:
+        try:
+            result = future.result()
+        except BaseException as exc:  # the job reports it
+            job.render_done(None, f"{type(exc).__name__}: {exc}", clock())
+        else:
             paths = {
                 "video": result.video,
                 "thumbnail": result.thumbnail,
                 "spritesheet": result.spritesheet,
             }
             job.render_done(paths, None, clock())
+        state.store.save()
 
-        state.renders.submit(spec).add_done_callback(finished)
-    return job
+    state.renders.submit(spec).add_done_callback(finished)
+
+
+def resume_renders(state: EmulatorState) -> int:
+    """After a restart: render again every kept job whose clip is missing (from its kept spec);
+    a job that cannot be rendered again fails, saying why. Returns how many were started."""
+    started = 0
+    for job in state.store.load():
+        if job.deleted or job.fail_code is not None or job.render_error is not None:
+            continue
+        paths = job.render_paths or {}
+        if paths and all(os.path.exists(p) for p in paths.values()):
+            continue
+        spec = state.restore_spec(job)
+        if spec is None:
+            job.render_done(
+                None,
+                "the emulator restarted and cannot render this clip again (its reference or "
+                "source is gone); create the video again",
+                state.clock(),
+            )
+            continue
+        job.render_paths = None
+        _render(state, job, spec)
+        started += 1
+    state.store.save()
+    return started
 
 
 def _completed_source(state: EmulatorState, video_id: object, action: str, owner: str) -> Job:
@@ -1006,6 +1085,8 @@ def create_app(settings: EmulatorSettings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         state.renders.warm()
+        if state.state_dir is not None:
+            resume_renders(state)
         try:
             yield
         finally:

@@ -10,13 +10,19 @@ the background. The store is thread-safe: render workers report back from other 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
+import json
+import logging
 import random
 import secrets
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+logger = logging.getLogger("sora_widgets.emulator")
 
 __all__ = [
     "Character",
@@ -124,6 +130,9 @@ class Job:
     render_finished_at: float | None = None
     render_error: str | None = None
     deleted: bool = False
+    render_spec: dict[str, Any] | None = None
+    """What the clip is rendered from (`RenderSpec`'s fields, the reference as a file name in the
+    state folder), kept so a restarted emulator can render it again."""
 
     @property
     def _seed(self) -> int:
@@ -242,10 +251,15 @@ class Character:
 
 
 class JobStore:
-    """All jobs and characters of one emulator, in creation order. Thread-safe."""
+    """All jobs and characters of one emulator, in creation order. Thread-safe.
 
-    def __init__(self, clock: Callable[[], float]) -> None:
+    With a ``path``, the jobs are kept in that JSON file (written atomically after every change)
+    and read back by `load`, so a restarted emulator still knows them.
+    """
+
+    def __init__(self, clock: Callable[[], float], path: Path | None = None) -> None:
         self.clock = clock
+        self.path = path
         self._lock = threading.RLock()
         self._jobs: dict[str, Job] = {}
         self._characters: dict[str, Character] = {}
@@ -257,7 +271,40 @@ class JobStore:
             self._seq += 1
             job.seq = self._seq
             self._jobs[job.id] = job
-            return job
+        self.save()
+        return job
+
+    def save(self) -> None:
+        """Write every job to ``path`` (if any), atomically; a failure is logged, never raised."""
+        if self.path is None:
+            return
+        with self._lock:
+            data = [dataclasses.asdict(job) for job in self._jobs.values()]
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                part = self.path.with_name(f"{self.path.name}.{threading.get_ident()}.part")
+                part.write_text(json.dumps({"version": 1, "jobs": data}), encoding="utf-8")
+                part.replace(self.path)
+            except (OSError, TypeError, ValueError) as exc:
+                logger.warning("could not keep the emulator's jobs in %s: %s", self.path, exc)
+
+    def load(self) -> list[Job]:
+        """Read the jobs kept in ``path`` (none when it is missing or unreadable); returns them."""
+        if self.path is None:
+            return []
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            jobs = [Job(**entry) for entry in raw.get("jobs", [])]
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError, TypeError) as exc:
+            logger.warning("could not read the emulator's jobs from %s: %s", self.path, exc)
+            return []
+        with self._lock:
+            for job in jobs:
+                self._jobs[job.id] = job
+                self._seq = max(self._seq, job.seq)
+        return jobs
 
     def get(self, video_id: str, owner: str | None = None) -> Job | None:
         """The job, or None if unknown, deleted, or (when ``owner`` is given) another key's."""
@@ -273,6 +320,7 @@ class JobStore:
             job = self._jobs.get(video_id)
             if job is not None:
                 job.deleted = True
+        self.save()
 
     def __iter__(self) -> Iterator[Job]:
         with self._lock:

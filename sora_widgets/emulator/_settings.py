@@ -150,6 +150,10 @@ class EmulatorSettings:
     """Seed of the fault dice: the same seed and requests give the same faults."""
     data_dir: str | Path | None = None
     """Where renders are cached and uploads kept; default `default_data_dir()`."""
+    state_dir: str | Path | None = None
+    """Where the jobs live across restarts (``jobs.json`` and the references they were made
+    from); None keeps them in memory only. The embedded emulator keeps them under
+    ``$SORA_WIDGETS_HOME/emulator``."""
     blocked_words: Sequence[str] = DEFAULT_BLOCKED_WORDS
     content_ttl: float = 3600.0
     """Seconds from completion until ``expires_at``; content is refused after it."""

@@ -240,11 +240,11 @@ def resume(
     ledger = ledger_for(settings)
     preload(settings)
     following = {job.id for job in runner.active}
-    pending = [row for row in ledger.unfinished(provider=settings.base_url) if row.pending]
+    pending = [row for row in ledger.unfinished(provider=settings.provider) if row.pending]
     if pending:
         runner.run(_adopt_pending(runner, settings, ledger, pending)).result()
     jobs: list[Job] = []
-    for row in ledger.unfinished(provider=settings.base_url):
+    for row in ledger.unfinished(provider=settings.provider):
         if row.pending or row.id in following:
             continue
         job = _known(runner, row.id, settings) or job_from_row(row, settings)
@@ -297,7 +297,7 @@ async def _adopt_pending(
                 )
         return
     seen = {
-        row.id for row in await asyncio.to_thread(ledger.recent, 1000, provider=settings.base_url)
+        row.id for row in await asyncio.to_thread(ledger.recent, 1000, provider=settings.provider)
     }
     for row in rows:
         match = next(

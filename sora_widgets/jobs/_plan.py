@@ -12,13 +12,14 @@ import dataclasses
 import hashlib
 import logging
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..api import FileReference, PreparedReference, Resolved, ValidationError
-from ..config import Settings, resolve_settings
+from ..config import Settings, resolve_settings, take_emulator_notice
 from ..ledger import Ledger, LedgerRow
 from ._job import GenerationRequest, Job, Listener
 from ._runner import Runner
@@ -142,6 +143,19 @@ def parse_extra(pairs: Iterable[str]) -> dict[str, Any]:
     return extra
 
 
+def _resolved(**overrides: Any) -> Settings:
+    """`resolve_settings`, and the embedded emulator's notice printed once (as a plain line on
+    the calling thread's output, the cell that asked) when this call started it."""
+    settings = resolve_settings(**overrides)
+    notice = take_emulator_notice()
+    if notice is not None:
+        if threading.current_thread() is threading.main_thread():
+            print(notice)
+        else:
+            logger.info(notice)
+    return settings
+
+
 def _fit_size(resolved: Resolved) -> str:
     """The size a reference is fitted to: the size sent (a nominal one for a ratio or tier an
     unknown model gets as asked), or ``auto``: the picture keeps its own shape."""
@@ -176,7 +190,7 @@ def _prepare_reference(reference: Any, size: str, fit: str) -> Any:
 
 def spent(settings: Settings) -> float:
     """Estimated dollars spent on this provider: the ledger's total plus creates in flight."""
-    total = ledger_for(settings).total_spent(provider=settings.base_url)
+    total = ledger_for(settings).total_spent(provider=settings.provider)
     in_flight = sum(
         job.cost or 0.0
         for job in Runner.get().active
@@ -243,7 +257,7 @@ def plan(
     anything the provider would refuse, and when the whole count would pass ``max_spend`` (or has
     no known price under it, unless ``allow_unpriced``).
     """
-    settings = settings or resolve_settings(**setting_overrides)
+    settings = settings or _resolved(**setting_overrides)
     if allow_unpriced is not None:
         settings = dataclasses.replace(settings, allow_unpriced=allow_unpriced)
     profile = settings.profile
@@ -407,7 +421,7 @@ def generate(
     Raises `ValidationError` before sending anything the provider would refuse or that would pass
     ``max_spend``. Safe to call from a job listener.
     """
-    settings = settings or resolve_settings(**setting_overrides)
+    settings = settings or _resolved(**setting_overrides)
     if allow_unpriced is not None:
         settings = dataclasses.replace(settings, allow_unpriced=allow_unpriced)
     if remix_of is not None:

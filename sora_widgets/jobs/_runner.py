@@ -343,7 +343,7 @@ class Runner:
             placeholder = await self.written(
                 ledger,
                 "record_pending",
-                provider=settings.base_url,
+                provider=settings.provider,
                 profile=settings.profile.name,
                 model=job.model,
                 size=job.size,
@@ -470,7 +470,7 @@ class Runner:
                 video=video,
                 status=status,
                 progress=progress,
-                eta=None if video.progress is None else tracker.eta(now),
+                eta=None if video.progress is None else tracker.display_eta(now),
                 message=_unfamiliar(video),
             )
             self._take_gateway_cost(job, ledger, video)

@@ -42,14 +42,22 @@ class Context:
 
     def settings(self, args: argparse.Namespace) -> Settings:
         """Settings from ``--profile`` / ``--out``, then ``%config``, then the environment."""
-        from ..config import resolve_settings
+        from ..config import resolve_settings, take_emulator_notice
 
-        return resolve_settings(
+        settings = resolve_settings(
             base_url=self.defaults.base_url or None,
             profile=getattr(args, "profile", None) or self.defaults.profile or None,
             output_dir=getattr(args, "out", None) or self.defaults.output_dir or None,
             max_spend=self.defaults.max_spend,
         )
+        notice = take_emulator_notice()
+        if notice is not None:  # the cell that started the emulator says so, quietly
+            from IPython.display import display
+
+            from ..display import info_line
+
+            display(info_line(notice))
+        return settings
 
     def embed(self, args: argparse.Namespace) -> bool:
         """``--embed``, else ``%config SoraMagics.embed``, else on in Colab (no /files/ there)."""

@@ -256,7 +256,7 @@ def handle_resume(ctx: Context, args: argparse.Namespace) -> object:
 
     settings = ctx.settings(args)
     if args.dry_run:
-        rows = jobs.ledger_for(settings).unfinished(provider=settings.base_url)
+        rows = jobs.ledger_for(settings).unfinished(provider=settings.provider)
         requests = [f"GET /videos/{row.id}" for row in rows if not row.pending]
         if any(row.pending for row in rows):
             requests.insert(0, "GET /videos?limit=100&order=desc")

@@ -15,7 +15,7 @@ from typing import Any
 import ipywidgets as w
 
 from ..api import Profile, SoraError, get_profile
-from ..config import Settings, resolve_settings
+from ..config import Settings, resolve_settings, take_emulator_notice
 from ._widgets import LABEL_STYLE, button, close_descendants, control, note, wrapping_row
 
 __all__ = ["ProviderConnection"]
@@ -129,6 +129,7 @@ class ProviderConnection(w.Accordion):  # type: ignore[misc]
         except SoraError as exc:
             self._show(note(str(exc), "error"))
             return None
+        take_emulator_notice()  # the provider line below says it, in this panel
         if settings.emulated:
             where = (
                 f"the local emulator at {settings.provider} "
