@@ -2,9 +2,12 @@
 
 `render_clip(spec, out_dir)` is a pure function of its `RenderSpec` (safe to run in a worker
 process) and returns the paths of the three files, named by `spec.key()` so a second call with the
-same inputs is a cache hit. Frames are built directly as yuv420p planes with numpy (a pan across a
-prompt-seeded scene, or a slow zoom into the reference image, whose first frame is the reference
-itself); text is drawn once and blended into each frame. Heavy imports happen inside functions.
+same inputs is a cache hit. Frames are built directly as yuv420p planes with numpy: a pan across a
+prompt-seeded scene; a slow zoom into a reference image; or, for a remix, edit or extension, the
+source video's first frame, whole and unzoomed, easing into a new colour grade. Every clip opens on
+its plate (the picture with no text), so a clip made from it starts from a clean picture; the badge
+and caption are drawn once, scaled to the frame's short side and kept clear of a player's controls,
+and fade in from the second frame. Heavy imports happen inside functions.
 """
 
 from __future__ import annotations
@@ -16,12 +19,13 @@ import math
 import os
 import random
 import tempfile
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import numpy.typing as npt
     from PIL import Image
 
@@ -29,7 +33,7 @@ __all__ = ["FPS", "RENDER_VERSION", "RenderResult", "RenderSpec", "render_clip",
 
 FPS = 24
 """Frames per second of every clip."""
-RENDER_VERSION = 3
+RENDER_VERSION = 4
 """Bumped whenever the pictures change, so stale cache entries are not served."""
 AUDIO_RATE = 48000
 SPRITE_COLUMNS = 5
@@ -197,29 +201,44 @@ def _scene(spec: RenderSpec, width: int, height: int) -> Image.Image:
 
 
 def _reference_image(spec: RenderSpec) -> Image.Image | None:
+    """The reference image fitted to the frame (cropped only when its shape differs), or None."""
     from PIL import Image, ImageOps
 
-    image: Image.Image
-    if spec.reference is not None:
-        opened = ImageOps.exif_transpose(Image.open(io.BytesIO(spec.reference)))
-        image = opened.convert("RGB")
-    elif spec.source_video is not None:
-        image = _first_frame(spec.source_video)
-    else:
+    if spec.reference is None:
         return None
+    opened = ImageOps.exif_transpose(Image.open(io.BytesIO(spec.reference)))
+    image = opened.convert("RGB")
     if image.size != (spec.width, spec.height):
         image = ImageOps.fit(image, (spec.width, spec.height), Image.Resampling.BILINEAR)
     return image
 
 
-def _first_frame(path: str) -> Image.Image:
+def _first_frame(path: str) -> Any:
+    """The first decoded video frame of the file at ``path`` (an ``av.VideoFrame``)."""
     import av
 
     with av.open(path) as container:
         for frame in container.decode(video=0):
-            image: Image.Image = frame.to_image()  # type: ignore[no-untyped-call]
-            return image
+            return frame
     raise ValueError(f"no video frame in {path}")
+
+
+def _source_plate(spec: RenderSpec, path: str) -> tuple[npt.NDArray[Any], ...]:
+    """The yuv420p planes of the source video's first frame: its plate, the picture without text
+    (every clip rendered here opens on its plate). Taken as decoded when the size is the same
+    (no zoom, no colour round trip); otherwise fitted like a reference image."""
+    import numpy as np
+    from PIL import Image, ImageOps
+
+    frame = _first_frame(path)
+    width, height = spec.width, spec.height
+    if (frame.width, frame.height) == (width, height):
+        yuv: npt.NDArray[Any] = frame.to_ndarray(format="yuv420p")
+        uv = yuv[height:].reshape(2, height // 2, width // 2)
+        return yuv[:height].copy(), uv[0].copy(), uv[1].copy()
+    image: Image.Image = frame.to_image()
+    image = ImageOps.fit(image, (width, height), Image.Resampling.BILINEAR)
+    return _rgb_to_yuv420(np.asarray(image))
 
 
 def _font(size: int) -> Any:
@@ -228,147 +247,341 @@ def _font(size: int) -> Any:
     return ImageFont.load_default(size=size)
 
 
+# -- text ---------------------------------------------------------------------------------------
+#
+# Text scales with the frame's short side, so a portrait clip shown about 270 px wide keeps its
+# caption as legible as a landscape one; it is wrapped to the frame by measured width (a word too
+# long for a line is split), never cut at an edge. The caption sits above the bottom 15 % of the
+# frame, where a browser's <video> control bar goes; the EMULATED badge sits top left. Each is
+# white with a dark outline on a soft shaded box that hugs the text.
+
+CAPTION_BOTTOM = 0.82
+"""The caption's box ends this far down the frame: clear of the control bar (the bottom 15 %)."""
+CAPTION_SCALE = 1 / 21
+BADGE_SCALE = 1 / 25
+"""Font sizes as fractions of the frame's short side (34 and 29 px on a 720p clip)."""
+TEXT_FADE_FRAMES = 6
+"""Text fades in over these frames after the first, which is always the plate."""
+
+
+def _fit_chars(word: str, font: Any, max_width: float) -> int:
+    """How many leading characters of ``word`` fit in ``max_width`` (at least one)."""
+    low, high = 1, len(word)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if font.getlength(word[:mid]) <= max_width:
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+def _wrap(text: str, font: Any, max_width: float, max_lines: int) -> list[str]:
+    """``text`` in lines no wider than ``max_width``; past ``max_lines`` the last ends in "…"."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        candidate = f"{line} {word}" if line else word
+        if font.getlength(candidate) <= max_width:
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        while font.getlength(word) > max_width:  # wider than a whole line: split it
+            cut = _fit_chars(word, font, max_width)
+            lines.append(word[:cut])
+            word = word[cut:]
+        line = word
+        if len(lines) > max_lines:
+            break  # a long prompt: the rest is never shown
+    if line:
+        lines.append(line)
+    if len(lines) > max_lines:
+        last = lines[max_lines - 1] + "…"
+        while len(last) > 1 and font.getlength(last) > max_width:
+            last = last[:-2].rstrip() + "…"
+        lines = [*lines[: max_lines - 1], last]
+    return lines
+
+
+@dataclass(frozen=True)
+class _TextBlock:
+    """Lines of one size laid out in a box: where the box goes and how it is drawn."""
+
+    lines: tuple[str, ...]
+    size: int
+    centred: bool
+
+
 @dataclass
 class _Overlay:
-    """Text drawn once: a box at (x, y) whose Y values and alpha are blended into each frame."""
+    """Text drawn once: a box at (x, y) blended into the Y plane (and toned in U and V)."""
 
     x: int
     y: int
-    luma: npt.NDArray[Any]
     alpha: npt.NDArray[Any]
+    """Coverage of the outlined text, 0..1."""
+    luma: npt.NDArray[Any]
+    """Y of the text where it covers: white glyphs, a black outline."""
     shade: npt.NDArray[Any]
+    """How much the box darkens what is under it, 0..1 (soft at its edges)."""
+    mul: npt.NDArray[Any]
+    add: npt.NDArray[Any]
+    keep: npt.NDArray[Any]
+    """At full strength: Y' = Y * mul + add; (U, V)' = 128 + (U, V - 128) * keep (half size)."""
+
+
+def _layout(spec: RenderSpec) -> tuple[_TextBlock, _TextBlock | None]:
+    """The badge and the caption (None for a blank prompt), wrapped to the frame's width."""
+    short = min(spec.width, spec.height)
+    margin = _margin(spec)
+    badge_size = max(10, round(short * BADGE_SCALE))
+    caption_size = max(11, round(short * CAPTION_SCALE))
+
+    def room(size: int) -> float:
+        pad, stroke = _padding(size)
+        return max(1.0, spec.width - 2 * (margin + pad + stroke))
+
+    badge_text = f"EMULATED · {spec.model} · {spec.width}x{spec.height} · {spec.seconds}s"
+    if spec.watermark:
+        badge_text += " · watermark"
+    badge_font = _font(badge_size)
+    badge = _TextBlock(tuple(_wrap(badge_text, badge_font, room(badge_size), 2)), badge_size, False)
+    caption_lines = _wrap(
+        spec.prompt, _font(caption_size), room(caption_size), 4 if spec.height > spec.width else 3
+    )
+    caption = _TextBlock(tuple(caption_lines), caption_size, True) if caption_lines else None
+    return badge, caption
+
+
+def _margin(spec: RenderSpec) -> int:
+    return max(4, round(min(spec.width, spec.height) * 0.03)) & ~1
+
+
+def _padding(size: int) -> tuple[int, int]:
+    """(inner padding of a text box, outline width) for text of ``size`` pixels."""
+    return max(3, round(size * 0.5)), max(1, round(size / 16))
+
+
+def _draw_block(block: _TextBlock) -> tuple[npt.NDArray[Any], ...]:
+    """(alpha, luma, shade) arrays of one text box, each of even height and width."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFilter
+
+    font = _font(block.size)
+    pad, stroke = _padding(block.size)
+    ascent, descent = font.getmetrics()
+    gap = round(block.size * 0.12)
+    line_h = ascent + descent + gap
+    widths = [math.ceil(font.getlength(line)) for line in block.lines]
+    text_w = max(widths)
+    inset = pad + stroke
+    box_w = (text_w + 2 * inset + 1) & ~1
+    box_h = (len(block.lines) * line_h - gap + 2 * inset + 1) & ~1
+    fill = Image.new("L", (box_w, box_h), 0)
+    halo = Image.new("L", (box_w, box_h), 0)
+    draw_fill, draw_halo = ImageDraw.Draw(fill), ImageDraw.Draw(halo)
+    for k, (line, width) in enumerate(zip(block.lines, widths, strict=True)):
+        x = inset + ((text_w - width) // 2 if block.centred else 0)
+        y = inset + k * line_h
+        draw_fill.text((x, y), line, font=font, fill=255)
+        draw_halo.text((x, y), line, font=font, fill=255, stroke_width=stroke, stroke_fill=255)
+    feather = max(1, pad // 2)
+    box = Image.new("L", (box_w, box_h), 0)
+    ImageDraw.Draw(box).rectangle((feather, feather, box_w - 1 - feather, box_h - 1 - feather), 255)
+    box = box.filter(ImageFilter.GaussianBlur(radius=feather / 2))
+    alpha = np.asarray(halo, dtype=np.float32) / 255.0
+    luma = 16.0 + 219.0 * np.asarray(fill, dtype=np.float32) / 255.0
+    shade = np.asarray(box, dtype=np.float32) * (0.5 / 255.0)
+    return alpha, luma, shade
+
+
+def _overlay(block: _TextBlock) -> _Overlay:
+    """``block`` drawn, at (0, 0) until placed."""
+    alpha, luma, shade = _draw_block(block)
+    mul, add, keep = _blend_terms(alpha, luma, shade, 1.0)
+    return _Overlay(0, 0, alpha, luma, shade, mul, add, keep)
+
+
+def _blend_terms(
+    alpha: npt.NDArray[Any], luma: npt.NDArray[Any], shade: npt.NDArray[Any], strength: float
+) -> tuple[npt.NDArray[Any], ...]:
+    a, s = alpha * strength, shade * strength
+    mul = (1.0 - s) * (1.0 - a)
+    half = 0.25 * (mul[0::2, 0::2] + mul[1::2, 0::2] + mul[0::2, 1::2] + mul[1::2, 1::2])
+    return mul, luma * a + 0.5, half
 
 
 def _overlays(spec: RenderSpec) -> list[_Overlay]:
-    """The prompt caption at the bottom and the EMULATED badge at the top."""
-    import numpy as np
-    from PIL import Image, ImageDraw
-
-    width, height = spec.width, spec.height
-    unit = max(12, min(width, height) // 30)
-    out: list[_Overlay] = []
-
-    def block(lines: list[tuple[str, int]], anchor_bottom: bool, pad: int) -> None:
-        fonts = [(_font(size), text) for text, size in lines]
-        line_h = [int(f.size * 1.3) for f, _ in fonts]
-        box_w = width - 2 * pad
-        box_h = sum(line_h) + pad
-        text = Image.new("L", (box_w, box_h), 0)
-        draw = ImageDraw.Draw(text)
-        y = pad // 2
-        for (font, line), h in zip(fonts, line_h, strict=True):
-            draw.text(
-                (pad // 2, y),
-                line,
-                font=font,
-                fill=255,
-                stroke_width=max(1, h // 14),
-                stroke_fill=0,
-            )
-            y += h
-        ink = np.asarray(text, dtype=np.float32) / 255.0
-        # stroke drawn black with fill 0 is invisible in L: use a dilated mask as alpha instead
-        mask_img = text.point(lambda v: 255 if v > 0 else 0)
-        alpha = np.asarray(mask_img, dtype=np.float32) / 255.0
-        top = height - box_h - pad if anchor_bottom else pad
-        out.append(
-            _Overlay(
-                x=pad,
-                y=top,
-                luma=(16 + 219 * ink).astype(np.float32),
-                alpha=alpha,
-                shade=np.full((box_h, box_w), 0.45, dtype=np.float32),
-            )
-        )
-
-    chars = max(16, int((width - 2 * unit) / (unit * 0.47)))
-    wrapped = textwrap.wrap(" ".join(spec.prompt.split()), width=chars)[:3] or [""]
-    if len(wrapped) == 3 and len(" ".join(spec.prompt.split())) > chars * 3:
-        wrapped[2] = wrapped[2][: max(0, chars - 1)].rstrip() + "…"
-    block([(line, unit) for line in wrapped], anchor_bottom=True, pad=unit)
-    badge = f"EMULATED · {spec.model} · {spec.width}x{spec.height} · {spec.seconds}s"
-    if spec.watermark:
-        badge += " · watermark"
-    block([(badge, max(10, int(unit * 0.8)))], anchor_bottom=False, pad=unit)
-    return out
+    """The EMULATED badge at the top left and the prompt caption above the control bar."""
+    badge_block, caption_block = _layout(spec)
+    margin = _margin(spec)
+    badge = _overlay(badge_block)
+    badge.x, badge.y = margin, margin
+    if caption_block is None:
+        return [badge]
+    caption = _overlay(caption_block)
+    box_h, box_w = caption.alpha.shape
+    caption.x = (spec.width - box_w) // 2 & ~1
+    caption.y = max(0, int(spec.height * CAPTION_BOTTOM) - box_h) & ~1
+    return [badge, caption]
 
 
-def _blend(y_plane: npt.NDArray[Any], overlay: _Overlay) -> None:
+def _blend(frame: npt.NDArray[Any], overlay: _Overlay, strength: float, width: int) -> None:
+    """Blend ``overlay`` into ``frame`` (yuv420p planes stacked, ``width`` wide) at ``strength``."""
     import numpy as np
 
-    h, w = overlay.alpha.shape
-    region = y_plane[overlay.y : overlay.y + h, overlay.x : overlay.x + w]
-    h, w = region.shape
-    base = region.astype(np.float32) * (1.0 - overlay.shade[:h, :w] * 0.6)
-    a = overlay.alpha[:h, :w]
-    region[...] = (base * (1.0 - a) + overlay.luma[:h, :w] * a).astype(np.uint8)
+    height = frame.shape[0] * 2 // 3
+    if strength >= 1.0:
+        mul, add, keep = overlay.mul, overlay.add, overlay.keep
+    else:
+        mul, add, keep = _blend_terms(overlay.alpha, overlay.luma, overlay.shade, strength)
+    region = frame[overlay.y : min(height, overlay.y + mul.shape[0]), overlay.x : width]
+    h, w = min(region.shape[0], mul.shape[0]), min(region.shape[1], mul.shape[1])
+    region = region[:h, :w]
+    region[...] = (region * mul[:h, :w] + add[:h, :w]).astype(np.uint8)
+    uv = frame[height:].reshape(2, height // 2, width // 2)
+    cy, cx, ch, cw = overlay.y // 2, overlay.x // 2, h // 2, w // 2
+    for plane in uv:
+        part = plane[cy : cy + ch, cx : cx + cw]
+        part[...] = (128.5 + (part - 128.0) * keep[:ch, :cw]).astype(np.uint8)
 
 
-def _frames(spec: RenderSpec) -> Any:
-    """Yield (index, yuv420p ndarray of shape (H*3/2, W)) for every frame of the clip."""
+# -- motion -------------------------------------------------------------------------------------
+
+
+def _pan(
+    spec: RenderSpec, planes: list[npt.NDArray[Any]], rng: random.Random
+) -> Callable[[int], None]:
+    """A first render: a slow eased pan across a prompt-seeded scene a little larger than the frame."""
+    import numpy as np
+
+    width, height, count = spec.width, spec.height, spec.seconds * FPS
+    y_out, u_out, v_out = planes
+    margin_x, margin_y = width // 8 & ~1, height // 8 & ~1
+    scene = _scene(spec, width + margin_x, height + margin_y)
+    sy, su, sv = _rgb_to_yuv420(np.asarray(scene))
+    x0, y0 = rng.choice([0, margin_x]), rng.choice([0, margin_y])
+    x1, y1 = margin_x - x0, rng.randint(0, margin_y)
+
+    def place(i: int) -> None:
+        t = i / max(1, count - 1)
+        ease = 0.5 - 0.5 * math.cos(math.pi * t)
+        ox = int(x0 + (x1 - x0) * ease) & ~1
+        oy = int(y0 + (y1 - y0) * ease) & ~1
+        y_out[...] = sy[oy : oy + height, ox : ox + width]
+        u_out[...] = su[oy // 2 : oy // 2 + height // 2, ox // 2 : ox // 2 + width // 2]
+        v_out[...] = sv[oy // 2 : oy // 2 + height // 2, ox // 2 : ox // 2 + width // 2]
+
+    return place
+
+
+def _zoom(
+    spec: RenderSpec, reference: Image.Image, planes: list[npt.NDArray[Any]], rng: random.Random
+) -> Callable[[int], None]:
+    """A reference image: a slow zoom into it, starting on the image itself."""
     import numpy as np
     from PIL import Image
 
+    count = spec.seconds * FPS
+    ry, ru, rv = _rgb_to_yuv420(np.asarray(reference))
+    images = [Image.fromarray(p) for p in (ry, ru, rv)]
+    fx, fy = rng.uniform(0.3, 0.7), rng.uniform(0.3, 0.7)
+    zoom_end = 1.12
+    step = 2  # a new zoom level every other frame: slow motion hides it, halves the cost
+
+    def place(i: int) -> None:
+        if i % step and i != 1:
+            return
+        t = i / max(1, count - 1)
+        scale = 1.0 + (zoom_end - 1.0) * t
+        for image, target in zip(images, planes, strict=True):
+            pw, ph = image.size
+            bw, bh = pw / scale, ph / scale
+            left, top = (pw - bw) * fx, (ph - bh) * fy
+            if i == 0:
+                target[...] = np.asarray(image)
+            else:
+                zoomed = image.resize(
+                    (pw, ph), Image.Resampling.BILINEAR, box=(left, top, left + bw, top + bh)
+                )
+                target[...] = np.asarray(zoomed)
+
+    return place
+
+
+def _regrade(
+    spec: RenderSpec,
+    plate: tuple[npt.NDArray[Any], ...],
+    planes: list[npt.NDArray[Any]],
+    rng: random.Random,
+) -> Callable[[int], None]:
+    """A remix, edit or extension: the source's plate, whole and unzoomed, easing towards a
+    prompt-seeded colour grade while a soft band of light crosses it once."""
+    import numpy as np
+
+    width, count = spec.width, spec.seconds * FPS
+    y_out, u_out, v_out = planes
+    py, pu, pv = plate
+    py16, pu16, pv16 = (p.astype(np.int16) for p in plate)
+    angle = rng.uniform(0.0, math.tau)
+    du, dv = 20.0 * math.cos(angle), 20.0 * math.sin(angle)
+    band = max(8, width // 4)
+    profile = (22.0 * np.sin(np.linspace(0.0, math.pi, band)) ** 2).astype(np.int16)
+
+    def place(i: int) -> None:
+        y_out[...] = py
+        if i == 0:
+            u_out[...], v_out[...] = pu, pv
+            return
+        t = i / max(1, count - 1)
+        ease = 0.5 - 0.5 * math.cos(math.pi * t)
+        u_out[...] = np.clip(pu16 + round(du * ease), 16, 240)
+        v_out[...] = np.clip(pv16 + round(dv * ease), 16, 240)
+        left = round(-band + (width + band) * t)
+        a, b = max(0, left), min(width, left + band)
+        if a < b:
+            lit = py16[:, a:b] + profile[a - left : b - left]
+            y_out[:, a:b] = np.clip(lit, 16, 235)
+
+    return place
+
+
+def _frames(spec: RenderSpec) -> Any:
+    """Yield (index, yuv420p ndarray of shape (H*3/2, W)) for every frame of the clip.
+
+    The first frame is the plate: the picture with no text, so a remix, edit or extension that
+    starts from this clip's first frame starts from a clean picture. The badge, the caption and
+    the progress line fade in from the second frame."""
+    import numpy as np
+
     width, height, count = spec.width, spec.height, spec.seconds * FPS
     overlays = _overlays(spec)
-    reference = _reference_image(spec)
     rng = random.Random(_seed(spec) ^ 0x5EED)
     buffer = np.empty((height * 3 // 2, width), dtype=np.uint8)
-    y_out = buffer[:height]
     uv = buffer[height:].reshape(2, height // 2, width // 2)
+    planes = [buffer[:height], uv[0], uv[1]]
     bar_h = max(2, height // 180)
 
-    if reference is None:
-        margin_x, margin_y = width // 8 & ~1, height // 8 & ~1
-        scene = _scene(spec, width + margin_x, height + margin_y)
-        sy, su, sv = _rgb_to_yuv420(np.asarray(scene))
-        x0, y0 = rng.choice([0, margin_x]), rng.choice([0, margin_y])
-        x1, y1 = margin_x - x0, rng.randint(0, margin_y)
-
-        def place(i: int) -> None:
-            t = i / max(1, count - 1)
-            ease = 0.5 - 0.5 * math.cos(math.pi * t)
-            ox = int(x0 + (x1 - x0) * ease) & ~1
-            oy = int(y0 + (y1 - y0) * ease) & ~1
-            y_out[...] = sy[oy : oy + height, ox : ox + width]
-            uv[0] = su[oy // 2 : oy // 2 + height // 2, ox // 2 : ox // 2 + width // 2]
-            uv[1] = sv[oy // 2 : oy // 2 + height // 2, ox // 2 : ox // 2 + width // 2]
-
+    reference = _reference_image(spec)
+    if reference is not None:
+        place = _zoom(spec, reference, planes, rng)
+    elif spec.source_video is not None:
+        place = _regrade(spec, _source_plate(spec, spec.source_video), planes, rng)
     else:
-        ry, ru, rv = _rgb_to_yuv420(np.asarray(reference))
-        planes = [Image.fromarray(p) for p in (ry, ru, rv)]
-        fx, fy = rng.uniform(0.3, 0.7), rng.uniform(0.3, 0.7)
-        zoom_end = 1.12
-        step = 2  # a new zoom level every other frame: slow motion hides it, halves the cost
-
-        def place(i: int) -> None:
-            if i % step and i != 1:
-                return
-            t = i / max(1, count - 1)
-            scale = 1.0 + (zoom_end - 1.0) * t
-            for plane, target in zip(planes, (y_out, uv[0], uv[1]), strict=True):
-                pw, ph = plane.size
-                bw, bh = pw / scale, ph / scale
-                left, top = (pw - bw) * fx, (ph - bh) * fy
-                if i == 0:
-                    target[...] = np.asarray(plane)
-                else:
-                    zoomed = plane.resize(
-                        (pw, ph), Image.Resampling.BILINEAR, box=(left, top, left + bw, top + bh)
-                    )
-                    target[...] = np.asarray(zoomed)
+        place = _pan(spec, planes, rng)
 
     for i in range(count):
         place(i)
-        if i == 0 and reference is not None:
-            yield i, buffer  # the reference itself, untouched
+        if i == 0:
+            yield i, buffer  # the plate, untouched
             continue
         work = buffer.copy()
-        frame_y = work[:height]
+        strength = min(1.0, i / TEXT_FADE_FRAMES)
         for overlay in overlays:
-            _blend(frame_y, overlay)
+            _blend(work, overlay, strength, width)
         filled = int(width * (i + 1) / count)
-        frame_y[height - bar_h :, :filled] = 200
+        work[height - bar_h : height, :filled] = 200
         yield i, work
 
 
