@@ -29,7 +29,9 @@ __all__ = [
     "in_colab",
     "info_line",
     "provenance",
+    "served_by_jupyter",
     "small_poster",
+    "static_player",
     "status_card",
     "video_fallback",
 ]
@@ -74,7 +76,7 @@ def info_line(text: str) -> Bundle:
     """One quiet line of information (grey, small; never stderr's pink): ``text`` as given."""
     body = (
         '<div class="sora-info" role="note" style="color:var(--jp-ui-font-color2,#666);'
-        f'font-size:0.9em;margin:2px 0">ⓘ {html.escape(text)}</div>'
+        f'font-size:0.9em;margin:2px 0">{html.escape(text)}</div>'
     )
     return Bundle({"text/plain": text, "text/html": body}, {"sora_widgets": {"notice": True}})
 
@@ -214,6 +216,46 @@ def small_poster(path: Path, width: int = 320) -> str:
     from .media import poster_data_url
 
     return poster_data_url(path, width) or ""
+
+
+def served_by_jupyter() -> bool:
+    """Whether a Jupyter server runs this kernel for a notebook (JupyterLab, Notebook 7): it sets
+    ``JPY_SESSION_NAME`` to the notebook's path, and its front ends resolve a relative ``src`` in
+    an HTML output against the notebook's folder, through the server's ``/files/`` handler."""
+    return bool(os.environ.get("JPY_SESSION_NAME")) and not in_colab()
+
+
+def static_player(job: Job) -> dict[str, Any] | None:
+    """The finished video as plain HTML that plays with or without a kernel, saved widget state
+    or not: the prompt, a ``<video>`` (poster: a small data URL of the thumbnail; source: the
+    MP4's path relative to the notebook, which the front end resolves against the notebook's own
+    folder), a download link and the facts. None when the video is not under the notebook's
+    folder (a relative path could not reach it)."""
+    video = job.paths.get("video")
+    if video is None or not video.exists():
+        return None
+    rel = relative_path(video)
+    if rel.startswith(("../", "file:")) or rel == "..":
+        return None
+    src = html.escape(rel, quote=True)
+    poster = ""
+    thumbnail = job.paths.get("thumbnail")
+    if thumbnail is not None and thumbnail.exists():
+        poster = f' poster="{small_poster(thumbnail)}"'
+    name = html.escape(video.name, quote=True)
+    prompt = job.request.prompt
+    title = html.escape(prompt if len(prompt) <= 160 else prompt[:159] + "…")
+    body = (
+        '<div class="sora-player sora-player-static" style="max-width:720px">'
+        f'<div class="sora-player-title" style="font-weight:600;margin:0 0 4px" '
+        f'title="{html.escape(prompt, quote=True)}">{title}</div>'
+        f'<video controls playsinline preload="metadata" src="{src}"{poster} '
+        'style="display:block;max-width:100%;max-height:480px;background:#000"></video>'
+        '<div class="sora-player-caption" style="font-size:12px;opacity:.8;margin-top:4px">'
+        f'{_facts(job, with_id=True)} · <a class="sora-player-download" href="{src}" '
+        f'download="{name}">download</a></div></div>'
+    )
+    return {"text/html": body, "text/plain": f"{_summary(job)}\n{video}"}
 
 
 def video_fallback(job: Job, *, embed: bool | None = None) -> dict[str, Any]:

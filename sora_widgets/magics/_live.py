@@ -59,15 +59,22 @@ class LiveDisplay:
         changed(job)  # a job may have moved on between the card and the listener
 
     def finished(self, job: Job, *, embed: bool) -> Any:
-        """The finished output of a job: a `VideoPlayer`, or the inlined video with ``embed``."""
+        """The finished output of a job: under a Jupyter server the static player (plain HTML that
+        plays without a kernel), elsewhere a `VideoPlayer` (its bytes come over the kernel's
+        comm: VS Code), or the inlined video with ``embed`` (Colab)."""
         cached = self._done.get(id(job))
         if cached is not None and cached[0] is job:
             return cached[1]
-        from ..display import Bundle, provenance, video_fallback
+        from ..display import Bundle, provenance, served_by_jupyter, static_player, video_fallback
 
         output: Any
+        static = static_player(job) if not embed and served_by_jupyter() else None
         if embed:
             output = Bundle(video_fallback(job, embed=True), provenance(job))
+        elif static is not None:
+            # JupyterLab / Notebook 7: plain HTML plays the same with the kernel, after a restart
+            # and in a saved notebook reopened without one, widget state saved or not
+            output = Bundle(static, provenance(job))
         else:
             try:
                 from ..player import VideoPlayer
@@ -127,7 +134,7 @@ class LiveJobs:
         self.wait = wait
         self.preview = preview
         self.notice = notice
-        """A line for stderr once the cards are shown (e.g. the estimated cost)."""
+        """A quiet line shown once the cards are (e.g. the estimated cost)."""
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -136,7 +143,9 @@ class LiveJobs:
             display(self.preview)
         for job in self.jobs:
             self.live.show(job, embed=self.embed)
-        if self.notice:
-            print(self.notice, file=sys.stderr)
+        if self.notice:  # a quiet line, not stderr's pink
+            from ..display import info_line
+
+            display(info_line(self.notice))
         if self.wait:
             self.live.wait(self.jobs)
