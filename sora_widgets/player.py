@@ -23,6 +23,7 @@ from __future__ import annotations
 import html
 import math
 import os
+import posixpath
 import urllib.parse
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -86,6 +87,10 @@ class VideoPlayer(anywidget.AnyWidget):
     fallback_src = traitlets.Unicode("").tag(sync=True)
     """The video's path relative to the kernel's working folder (the notebook's folder), as a
     URL; the view plays it through Jupyter's ``/files/`` handler when the kernel does not answer."""
+    files_path = traitlets.Unicode("").tag(sync=True)
+    """The video's path from the Jupyter server's root (the notebook's own folder, from
+    ``JPY_SESSION_NAME``, joined with ``fallback_src``), so the view asks ``{base}files/{path}``
+    whatever the browser's address; ``""`` when not known (the view then works it out)."""
     fallback_after = traitlets.Float(4.0).tag(sync=True)
     """Seconds a view waits for the kernel's bytes before it turns to ``fallback_src``."""
 
@@ -126,6 +131,7 @@ class VideoPlayer(anywidget.AnyWidget):
             sprite_count=max(0, min(count, sprite_columns * sprite_rows)),
             poster_data=_poster_data_url(paths["thumbnail"]) if "thumbnail" in paths else "",
             fallback_src=_relative_url(paths["video"]),
+            files_path=_server_path(paths["video"]),
             **kwargs,
         )
         self.paths: dict[str, Path] = paths
@@ -268,6 +274,21 @@ def _relative_url(path: Path) -> str:
     except ValueError:  # another drive on Windows: the notebook server cannot see it
         return ""
     return urllib.parse.quote(Path(relative).as_posix())
+
+
+def _server_path(path: Path) -> str:
+    """``path`` from the Jupyter server's root, as a URL path: the notebook's folder (from
+    ``JPY_SESSION_NAME``, which the server sets to the notebook's path) joined with the path
+    from the kernel's working folder; ``""`` when unknown or outside the server's root."""
+    session = os.environ.get("JPY_SESSION_NAME", "")
+    relative = _relative_url(path)
+    if not session or not relative or session.startswith(("/", "\\")) or ":" in session:
+        return ""
+    folder = posixpath.dirname(session.replace("\\", "/"))
+    joined = posixpath.normpath(posixpath.join(folder, urllib.parse.unquote(relative)))
+    if joined.startswith("../") or joined == "..":
+        return ""
+    return urllib.parse.quote(joined)
 
 
 def _poster_data_url(path: Path) -> str:

@@ -11,7 +11,7 @@
  *   video_name: string, thumbnail_name: string, spritesheet_name: string,
  *   title: string, caption: string,
  *   sprite_columns: number, sprite_rows: number, sprite_count: number,
- *   poster_data: string, fallback_src: string, fallback_after: number,
+ *   poster_data: string, fallback_src: string, files_path: string, fallback_after: number,
  * }} PlayerState
  *
  * @typedef {{
@@ -37,12 +37,15 @@ function requestId() {
 }
 
 /**
- * Resolve a notebook-relative path to a URL the Jupyter server serves (`{base}files/{dir}/{path}`),
- * from the page's address; outside Jupyter pages the path stays relative to the page.
+ * Resolve a notebook-relative path to a URL the Jupyter server serves (`{base}files/{dir}/{path}`):
+ * from `filesPath` (the path from the server's root, known to the kernel) when given, else from the
+ * page's address; outside Jupyter pages the path stays relative to the page.
  * @param {string} src
+ * @param {string} [filesPath]
+ * @param {string | null} [notebookPath] the notebook's path from the server's root, if the page knows it
  * @returns {string}
  */
-export function resolveFallback(src) {
+export function resolveFallback(src, filesPath = "", notebookPath = null) {
   if (!src || /^[a-z][a-z0-9+.-]*:/i.test(src) || src.startsWith("/")) return src;
   let base = "/";
   const config = document.getElementById("jupyter-config-data");
@@ -54,6 +57,13 @@ export function resolveFallback(src) {
     }
   }
   if (!base.endsWith("/")) base += "/";
+  // The kernel knows the notebook's own folder: never guess it from the browser's address
+  // (JupyterLab's moves to the folder when the file browser does).
+  if (filesPath) return `${base}files/${filesPath}`;
+  if (notebookPath !== null) {
+    const dir = notebookPath.includes("/") ? notebookPath.slice(0, notebookPath.lastIndexOf("/") + 1) : "";
+    return `${base}files/${dir}${src}`;
+  }
   const path = window.location.pathname;
   if (!path.startsWith(base)) return src;
   const rest = path.slice(base.length);
@@ -62,6 +72,23 @@ export function resolveFallback(src) {
   const notebook = match[1];
   const dir = notebook.includes("/") ? notebook.slice(0, notebook.lastIndexOf("/") + 1) : "";
   return `${base}files/${dir}${src}`;
+}
+
+/**
+ * The path of the notebook this view is in, from the server's root, as the page's widget manager
+ * knows it (JupyterLab and Notebook 7 keep the document's context there); null when unknown.
+ * @param {any} model
+ * @returns {string | null}
+ */
+function notebookPathOf(model) {
+  try {
+    const manager = model?.widget_manager;
+    const context = manager?.context ?? manager?._context;
+    const path = context?.path;
+    return typeof path === "string" && path.endsWith(".ipynb") ? path : null;
+  } catch {
+    return null;
+  }
 }
 
 /** @param {number} seconds */
@@ -143,12 +170,16 @@ function render({ model, el }) {
 
   function useFallback() {
     if (disposed || urls.has("video") || usingFallback) return;
-    const src = resolveFallback(model.get("fallback_src"));
+    const filesPath = model.get("files_path") || "";
+    const notebookPath = notebookPathOf(model);
+    const src = resolveFallback(model.get("fallback_src"), filesPath, notebookPath);
     if (!src) {
       showNotice("The video is not available: no kernel answered and it has no file path.");
       return;
     }
     usingFallback = true;
+    // where the folder came from, for whoever wonders why a URL was asked (and for tests)
+    video.dataset.fallbackFrom = filesPath ? "kernel" : notebookPath !== null ? "notebook" : "address";
     video.src = src;
     if (!download.getAttribute("href")) download.href = src;
   }

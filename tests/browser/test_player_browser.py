@@ -81,8 +81,8 @@ def seek_sticks(lab: LabPage, to: float) -> float:
 def test_player_plays_in_lab_and_survives_the_kernel(
     lab: LabPage, jupyter_server: JupyterServer, write_notebook: Callable[..., Path]
 ) -> None:
-    notebook = write_notebook(jupyter_server.root / "player.ipynb", NOTEBOOK_CELLS)
-    lab.open("player.ipynb")
+    notebook = write_notebook(jupyter_server.root / "lessons" / "player.ipynb", NOTEBOOK_CELLS)
+    lab.open("lessons/player.ipynb")
     lab.run_all()
     page = lab.page
 
@@ -141,14 +141,21 @@ def test_player_plays_in_lab_and_survives_the_kernel(
     assert players[0]["fallback_src"].startswith("clips/")
     assert notebook.stat().st_size < 100_000
 
-    # No kernel: the saved state still gives the poster, and the video plays from /files/.
+    # No kernel: the saved state still gives the poster, and the video plays from /files/ at the
+    # notebook's own folder, known from the page's document, never guessed from the address
+    # (JupyterLab moves the address to a folder with its file browser).
     lab.shutdown_kernel()
     lab.reload()
     page.locator(VIDEO).wait_for(state="attached", timeout=30_000)
     width, height, scheme = poster_loads(lab)
     assert scheme == "data:" and width <= 320 and width > 0
     page.wait_for_function(
-        f"() => document.querySelector({VIDEO!r}).src.includes('/files/clips/')", timeout=15_000
+        f"() => document.querySelector({VIDEO!r}).src.includes('/files/lessons/clips/')",
+        timeout=15_000,
+    )
+    assert page.evaluate(f"() => document.querySelector({VIDEO!r}).dataset.fallbackFrom") in (
+        "kernel",
+        "notebook",
     )
     wait_playable(lab)
     assert abs(seek_sticks(lab, 3.0) - 3.0) < 0.1  # /files/ answers Range requests
