@@ -137,6 +137,12 @@ function render({ model, el }) {
   const title = make("div", "sora-player-title", meta);
   const caption = make("div", "sora-player-caption", meta);
   const download = /** @type {HTMLAnchorElement} */ (make("a", "sora-player-download", meta));
+  // the length, as soon as the video's header is read (the controls say 0:00 until the bytes come)
+  const length = make("span", "sora-player-length", meta);
+  length.textContent = "loading the video…";
+  video.addEventListener("loadedmetadata", () => {
+    length.textContent = Number.isFinite(video.duration) ? `length ${formatTime(video.duration)}` : "";
+  });
 
   /** @type {Map<string, string>} blob URLs by variant, revoked on cleanup */
   const urls = new Map();

@@ -88,6 +88,8 @@ def test_player_plays_in_lab_and_survives_the_kernel(
 
     wait_playable(lab)
     assert page.evaluate(f"() => document.querySelector({VIDEO!r}).src").startswith("blob:")
+    # the length shows as soon as the video's header is read (the controls alone said 0:00)
+    assert page.locator(".sora-player .sora-player-length").text_content() == "length 0:04"
     width, height, scheme = poster_loads(lab)
     assert (width, height) == (640, 360) and scheme == "blob:"
 
