@@ -238,10 +238,12 @@ def static_player(job: Job) -> dict[str, Any] | None:
     if rel.startswith(("../", "file:")) or rel == "..":
         return None
     src = html.escape(rel, quote=True)
-    poster = ""
+    poster = poster_img = ""
     thumbnail = job.paths.get("thumbnail")
     if thumbnail is not None and thumbnail.exists():
-        poster = f' poster="{small_poster(thumbnail)}"'
+        data_url = small_poster(thumbnail)
+        poster = f' poster="{data_url}"'
+        poster_img = f'<img src="{data_url}" alt="poster" style="display:block;max-width:100%">'
     name = html.escape(video.name, quote=True)
     prompt = job.request.prompt
     title = html.escape(prompt if len(prompt) <= 160 else prompt[:159] + "…")
@@ -250,7 +252,9 @@ def static_player(job: Job) -> dict[str, Any] | None:
         f'<div class="sora-player-title" style="font-weight:600;margin:0 0 4px" '
         f'title="{html.escape(prompt, quote=True)}">{title}</div>'
         f'<video controls playsinline preload="metadata" src="{src}"{poster} '
-        'style="display:block;max-width:100%;max-height:480px;background:#000"></video>'
+        'style="display:block;max-width:100%;max-height:480px;background:#000">'
+        # where <video> is not allowed (GitHub's viewer), the poster and a link remain
+        f'<a href="{src}">{poster_img}{name}</a></video>'
         '<div class="sora-player-caption" style="font-size:12px;opacity:.8;margin-top:4px">'
         f'{_facts(job, with_id=True)} · <a class="sora-player-download" href="{src}" '
         f'download="{name}">download</a></div></div>'
