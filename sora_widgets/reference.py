@@ -1145,8 +1145,10 @@ def _fetch(url: str) -> tuple[bytes, str | None]:
 
 
 def _render_preview(ref: Reference) -> bytes:
+    """The source (crop box drawn) beside the result, each over its own label; a label wraps to
+    its column (as wide as its picture, at least `_LABEL_MIN_WIDTH`), never cut at the edge."""
     box_w, box_h = _PREVIEW_BOX
-    pad, gap, text_h = 8, 28, 30
+    pad, gap, line_h = 8, 28, 13
     try:
         source = Image.open(io.BytesIO(ref.thumbnail)).convert("RGBA") if ref.thumbnail else None
     except Exception:
@@ -1175,10 +1177,6 @@ def _render_preview(ref: Reference) -> bytes:
         panels.append(source)
     panels.append(result_img)
 
-    width = pad * 2 + sum(p.width for p in panels) + gap * (len(panels) - 1)
-    height = pad * 2 + max(p.height for p in panels) + text_h
-    canvas = Image.new("RGBA", (max(width, 280), height), (246, 246, 246, 255))
-    draw = ImageDraw.Draw(canvas)
     font = _font(11)
     sw, sh = ref.source_size
     w, h = ref.size
@@ -1188,26 +1186,64 @@ def _render_preview(ref: Reference) -> bytes:
     ]
     if source is None:
         labels = labels[1:]
+    columns = [max(panel.width, _LABEL_MIN_WIDTH) for panel in panels]
+    wrapped = [
+        [part for line in lines for part in _wrap(line, font, column)]
+        for lines, column in zip(labels, columns, strict=True)
+    ]
+    tallest = max(p.height for p in panels)
+    width = pad * 2 + sum(columns) + gap * (len(panels) - 1)
+    height = pad * 2 + tallest + 3 + line_h * max(len(lines) for lines in wrapped) + 2
+    canvas = Image.new("RGBA", (width, height), (246, 246, 246, 255))
+    draw = ImageDraw.Draw(canvas)
     x = pad
-    for index, (panel, lines) in enumerate(zip(panels, labels, strict=True)):
-        y = pad + (max(p.height for p in panels) - panel.height) // 2
-        canvas.alpha_composite(_checker(panel.size), (x, y))
-        canvas.alpha_composite(panel, (x, y))
-        ty = pad + max(p.height for p in panels) + 3
+    for index, (panel, lines, column) in enumerate(zip(panels, wrapped, columns, strict=True)):
+        px = x + (column - panel.width) // 2
+        y = pad + (tallest - panel.height) // 2
+        canvas.alpha_composite(_checker(panel.size), (px, y))
+        canvas.alpha_composite(panel, (px, y))
+        ty = pad + tallest + 3
         for line in lines:
             draw.text((x, ty), line, fill=(40, 40, 40, 255), font=font)
-            ty += 13
+            ty += line_h
         if index < len(panels) - 1:
-            mid_y = pad + max(p.height for p in panels) // 2
-            arrow_x = x + panel.width + gap // 2
+            mid_y = pad + tallest // 2
+            arrow_x = x + column + gap // 2
             draw.line((arrow_x - 7, mid_y, arrow_x + 6, mid_y), fill=(90, 90, 90, 255), width=2)
             draw.polygon(
                 [(arrow_x + 7, mid_y), (arrow_x + 1, mid_y - 5), (arrow_x + 1, mid_y + 5)],
                 fill=(90, 90, 90, 255),
             )
-        x += panel.width + gap
+        x += column + gap
     out = canvas.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
     return _save(out, "PNG", optimize=True)
+
+
+_LABEL_MIN_WIDTH = 132
+"""The narrowest column of the preview: a portrait picture's label wraps to this, not to 90 px."""
+
+
+def _wrap(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: int) -> list[str]:
+    """``text`` in lines no wider than ``width`` pixels: at spaces, inside a word only when the
+    word alone is wider."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        candidate = f"{line} {word}" if line else word
+        if font.getlength(candidate) <= width:
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        line = ""
+        for char in word:
+            if line and font.getlength(line + char) > width:
+                lines.append(line)
+                line = ""
+            line += char
+    if line or not lines:
+        lines.append(line)
+    return lines
 
 
 def _checker(size: tuple[int, int]) -> Image.Image:

@@ -50,7 +50,9 @@ def interpolate(text: str, namespace: dict[str, Any]) -> str:
 
 def _options(parser: CommandParser) -> None:
     parser.add_argument(
-        "-m", "--model", help="model name, e.g. sora-2 or veo-3.1-generate-preview (%%sora models)"
+        "-m",
+        "--model",
+        help="model name, e.g. sora-2 or veo-3.1-generate-preview (see %%sora models)",
     )
     parser.add_argument(
         "-s",
@@ -142,7 +144,11 @@ def _reference(value: str | None, namespace: dict[str, Any]) -> Any:
         return namespace[value]
     if value.startswith(("http://", "https://", "data:")):
         return value
-    if not Path(value).expanduser().exists():
+    try:
+        found = Path(value).expanduser().exists()
+    except (OSError, ValueError):  # a name too long for a path, a NUL byte …: not a file
+        found = False
+    if not found:
         raise UsageError(
             f"reference {value!r} is neither a file, a URL nor a variable of this notebook"
         )

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import html
+import itertools
+import re
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from IPython.core.error import UsageError
@@ -13,6 +16,7 @@ from ._options import Command, CommandParser, add_dry_run, add_settings
 
 if TYPE_CHECKING:
     from ..api import GatewayPrice, ModelSpec
+    from ..ledger import LedgerRow
     from ._context import Context
 
 __all__ = ["INFO_COMMANDS"]
@@ -25,12 +29,143 @@ def _local_options(parser: CommandParser) -> None:
 
 def _list_options(parser: CommandParser) -> None:
     parser.add_argument("count", nargs="?", metavar="N", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "-l", "--long", action="store_true", help="full ids and whole prompts (not shortened)"
+    )
     _local_options(parser)
 
 
+_ID_FLOOR = 8
+"""A short id keeps at least this many characters after its kind (``video_``), so it stays
+unique as more jobs come."""
+_KIND = re.compile(r"[A-Za-z]{1,10}[_:-]")
+_LINE_WIDTH = 120
+"""The width `%sora list` aims at in text: the prompt takes what the other columns leave."""
+_PROMPT_WIDTH = (36, 72)
+_CELL = "text-align:left;vertical-align:top;padding:2px 10px 2px 0;white-space:nowrap"
+_TABLE = "table-layout:auto;width:100%;max-width:90em;margin:0 0 4px 0"
+_LONG_TABLE = "table-layout:auto;width:auto;max-width:100%;margin:0 0 4px 0"
+_PROMPT_CELL = "width:100%;max-width:0;white-space:normal"
+"""The prompt's column takes the width the others leave (``max-width:0`` lets it shrink)."""
+_PROMPT_BOX = "max-width:48em;overflow:hidden;text-overflow:ellipsis;white-space:nowrap"
+_LONG_PROMPT_CELL = "white-space:normal"
+_LONG_PROMPT_BOX = "min-width:14em;max-width:60em;white-space:pre-wrap;overflow-wrap:anywhere"
+_LONG_ID = "white-space:normal;word-break:break-all;min-width:16em"
+"""A gateway's 280-character id wraps in its cell (an OpenAI id, 54 characters, stays whole)."""
+
+
+def _short_ids(ids: list[str], find: Callable[[str], LedgerRow | None]) -> dict[str, str]:
+    """The shortest prefix of each id that ``find`` (the ledger's lookup, which ``%sora status``
+    uses) resolves to that very job, and no shorter than its kind plus `_ID_FLOOR` characters.
+
+    The ledger matches prefixes without regard to case, so the first guess is one character past
+    the longest prefix (case folded) shared with another listed id; ``find`` settles it.
+    """
+    folded = sorted((i.lower(), i) for i in ids)
+    shared: dict[str, int] = dict.fromkeys(ids, 0)
+    for (a, ida), (b, idb) in itertools.pairwise(folded):
+        common = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), None)
+        common = min(len(a), len(b)) if common is None else common
+        shared[ida] = max(shared[ida], common)
+        shared[idb] = max(shared[idb], common)
+    short = {}
+    for video_id in ids:
+        kind = _KIND.match(video_id)
+        floor = (kind.end() if kind else 0) + _ID_FLOOR
+        low = min(len(video_id), max(floor, shared[video_id] + 1))
+
+        def resolves(n: int, video_id: str = video_id) -> bool:
+            row = find(video_id[:n])
+            return row is not None and row.id == video_id
+
+        high = len(video_id)  # the whole id always resolves (exact match)
+        if resolves(low):
+            high = low
+        else:  # longer prefixes only match fewer jobs: the shortest that resolves, by halving
+            while high - low > 1:
+                middle = (low + high) // 2
+                low, high = (low, middle) if resolves(middle) else (middle, high)
+        short[video_id] = video_id[:high]
+    return short
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def _when(created_at: float, *, long: bool = False) -> str:
+    """When a job was made: ``14:05`` today, ``12-01 14:05`` this year, else the date; with
+    ``long`` always ``2026-12-01 14:05``."""
+    moment, now = time.localtime(created_at), time.localtime()
+    if long:
+        form = "%Y-%m-%d %H:%M"
+    elif moment[:3] == now[:3]:
+        form = "%H:%M"
+    else:
+        form = "%m-%d %H:%M" if moment.tm_year == now.tm_year else "%Y-%m-%d"
+    return time.strftime(form, moment)
+
+
+def _list_text(
+    head: tuple[str, ...], table: list[tuple[str, ...]], prompts: list[str]
+) -> list[str]:
+    """Aligned columns, the prompt last and left-aligned (its later lines under its first)."""
+    widths = [max(len(h), *(len(cells[i]) for cells in table)) for i, h in enumerate(head)]
+
+    def line(cells: tuple[str, ...], prompt: str) -> str:
+        left = "  ".join(c.ljust(widths[i]) for i, c in enumerate(cells)) + "  "
+        first, *more = prompt.splitlines() or [""]
+        return "\n".join([left + first, *(" " * len(left) + m for m in more)]).rstrip()
+
+    return [line(head, "prompt"), *(line(c, p) for c, p in zip(table, prompts, strict=True))]
+
+
+def _list_html(
+    head: tuple[str, ...],
+    table: list[tuple[str, ...]],
+    rows: list[LedgerRow],
+    *,
+    long: bool,
+) -> str:
+    """A left-aligned table that keeps its own layout in Jupyter (whose tables are fixed-layout,
+    centred and right-aligned): one line a cell; the prompt in the room left, cut with an ellipsis
+    by CSS (whole in its title); with ``long`` whole ids and prompts, wrapped."""
+    code = ";font-family:var(--jp-code-font-family,monospace)"
+    cell, box = (_LONG_PROMPT_CELL, _LONG_PROMPT_BOX) if long else (_PROMPT_CELL, _PROMPT_BOX)
+    body = []
+    for row, cells in zip(rows, table, strict=True):
+        id_style = _CELL + code + (";" + _LONG_ID if long and len(row.id) > 64 else "")
+        prompt = row.prompt or ""
+        tds = [f"<td style='{id_style}' title='{html.escape(row.id)}'>{html.escape(cells[0])}</td>"]
+        tds += [f"<td style='{_CELL}'>{html.escape(c)}</td>" for c in cells[1:]]
+        tds.append(
+            f"<td style='{_CELL};{cell}' title='{html.escape(prompt)}'>"
+            f"<div class='sora-prompt' style='{box}'>"
+            f"{html.escape(prompt if long else _one_line(prompt))}</div></td>"
+        )
+        body.append("<tr>" + "".join(tds) + "</tr>")
+    ths = "".join(f"<th style='{_CELL}'>{html.escape(h)}</th>" for h in (*head, "prompt"))
+    return (
+        f"<table class='sora-list' style='{_LONG_TABLE if long else _TABLE}'>"
+        f"<thead><tr>{ths}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def _note(text: str) -> str:
+    return f"<div class='sora-note' style='opacity:.75'>{html.escape(text)}</div>"
+
+
 def handle_list(ctx: Context, args: argparse.Namespace) -> object:
-    """The N (default 20) most recent jobs of this provider, from the ledger."""
-    from ..display import Bundle, format_cost
+    """The N (default 20) most recent jobs of this provider, from the ledger.
+
+    Compact by default: each id cut to the shortest prefix that ``%sora status/show/…`` still
+    resolve to that job, the prompt on one line and cut to fit; ``--long`` shows both whole.
+    """
+    from ..display import Bundle
     from ..jobs import capability, capability_reason, ledger_for
     from ._output import Lines
 
@@ -42,44 +177,47 @@ def handle_list(ctx: Context, args: argparse.Namespace) -> object:
             )
         count = int(args.count)
     settings = ctx.settings(args)
-    rows = ledger_for(settings).recent(count, provider=settings.provider)
+    ledger = ledger_for(settings)
+    rows = ledger.recent(count, provider=settings.provider)
     if not rows:
         return Lines(f"No jobs yet for {settings.provider}.")
+    long = bool(args.long)
+    ids = {r.id: r.id for r in rows} if long else _short_ids([r.id for r in rows], ledger.find)
     simulated = settings.profile.billing == "simulated"
-    head = ("id", "status", "progress", "model", "size", "s", "cost", "created", "prompt")
-    body = []
-    text = []
+    cost_head = "simulated cost" if simulated else "cost"
+    head = ("id", "status", "model", "size", "s", cost_head, "created")
+    table: list[tuple[str, ...]] = []
     for row in rows:
-        created = time.strftime("%Y-%m-%d %H:%M", time.localtime(row.created_at))
-        prompt = (row.prompt or "")[:80]
-        cells = (
-            row.id,
-            row.status,
-            f"{row.progress}%",
-            row.model or "",
-            row.size or "",
-            row.seconds or "",
-            format_cost(row.cost, simulated=simulated),
-            created,
-            prompt,
+        status = row.status if row.finished else f"{row.status} {row.progress}%"
+        cost = "unknown" if row.cost is None else f"${row.cost:,.2f}"
+        model, size, seconds = row.model or "", row.size or "", row.seconds or ""
+        table.append(
+            (ids[row.id], status, model, size, seconds, cost, _when(row.created_at, long=long))
         )
-        body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
-        text.append("  ".join(str(c) for c in cells[:8]) + f"  {prompt!r}")
-    table = (
-        "<table class='sora-list'><thead><tr>"
-        + "".join(f"<th>{h}</th>" for h in head)
-        + "</tr></thead><tbody>"
-        + "".join(body)
-        + "</tbody></table>"
-    )
+    prompts = [row.prompt or "" for row in rows]
+    if not long:  # the prompt takes the room the other columns leave, within limits
+        used = sum(max(len(h), *(len(c[i]) for c in table)) + 2 for i, h in enumerate(head))
+        width = min(_PROMPT_WIDTH[1], max(_PROMPT_WIDTH[0], _LINE_WIDTH - used))
+        prompts = [_cut(_one_line(p), width) for p in prompts]
+    text = _list_text(head, table, prompts)
+    markup = _list_html(head, table, rows, long=long)
     if capability(settings, "list") is False:  # say where the rows come from
-        note = (
+        where = (
             f"{capability_reason(settings, 'list')}: these are the jobs this machine's ledger "
             "knows (resume follows them all without a list)"
         )
-        table = f"<div class='sora-note'>{html.escape(note)}</div>{table}"
-        text.insert(0, note)
-    return Bundle({"text/html": table, "text/plain": "\n".join(text)}, {})
+        text.insert(0, where)
+        markup = _note(where) + markup
+    if any(ids[r.id] != r.id for r in rows):
+        hint = "ids are shortened: each works as shown (%sora show ID); --long shows them whole"
+    elif any(p != (r.prompt or "") for r, p in zip(rows, prompts, strict=True)):
+        hint = "prompts are shortened; %sora list --long shows them whole"
+    else:
+        hint = ""
+    if hint:
+        text.append(hint)
+        markup += _note(hint)
+    return Bundle({"text/html": markup, "text/plain": "\n".join(text)}, {})
 
 
 def handle_cost(ctx: Context, args: argparse.Namespace) -> object:
@@ -244,10 +382,11 @@ def handle_config(ctx: Context, args: argparse.Namespace) -> object:
 INFO_COMMANDS = (
     Command(
         "list",
-        "%sora list [N]",
-        "the N (default 20) most recent jobs of this provider",
+        "%sora list [N] [--long]",
+        "the N (default 20) most recent jobs of this provider (ids shortened; --long: whole)",
         _list_options,
         handle_list,
+        examples=("%sora list\n%sora list 50 --long",),
     ),
     Command(
         "cost",

@@ -48,7 +48,10 @@ def _split(line: str) -> list[str]:
 
 @magics_class
 class SoraMagics(Magics):
-    """Generate videos from notebook cells. Defaults can be set with ``%config SoraMagics.<name>``."""
+    """Generate videos from notebook cells (%%sora; %sora? for help).
+
+    Defaults: %config SoraMagics.NAME = VALUE (%config SoraMagics lists them).
+    """
 
     model = Unicode(
         None, allow_none=True, help="Default model (e.g. sora-2, veo-3.1-generate-preview)."
@@ -123,7 +126,7 @@ class SoraMagics(Magics):
 
     @line_cell_magic
     def sora(self, line: str, cell: str | None = None) -> None:
-        """Generate a video from the cell, or run a subcommand (see the help below)."""
+        """Generate a video from the cell, or run a subcommand: %sora? shows them all."""
         from IPython.display import display
 
         with _user_errors():

@@ -1,8 +1,10 @@
 """Each subcommand's own options: a parser that raises `UsageError`, and the shared option sets.
 
 A word that looks like an option is checked before argparse sees it, so a mistake gets one line
-that names it: ``%sora delete does not take --size; see %sora?`` when another command takes it,
-``unrecognized arguments: --sise (did you mean --size?)`` when none does.
+that names it, with the nearest option when there is one: ``%sora delete does not take --size;
+see %sora?`` when another command takes it, ``%%sora: unrecognized option --sise: did you mean
+--size?`` when none does. A mistyped choice gets the same (``--fit contian``: did you mean
+contain?).
 """
 
 from __future__ import annotations
@@ -31,6 +33,15 @@ __all__ = [
 
 _NEGATIVE_NUMBER = re.compile(r"^-\d+$|^-\d*\.\d+$")
 """What argparse reads as a value, not an option (``-n -1``)."""
+_INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)")
+
+
+def _nearest(word: str, offered: Sequence[str]) -> str | None:
+    """The one of ``offered`` that ``word`` was most likely meant to be (case aside), or None."""
+    by_lower = {o.lower(): o for o in offered}
+    close = difflib.get_close_matches(word.lower(), list(by_lower), 1, 0.6)
+    return by_lower[close[0]] if close else None
+
 
 Handler = Callable[["Context", argparse.Namespace], object]
 """A subcommand: takes the context and its parsed options, returns something to display (or None)."""
@@ -43,7 +54,13 @@ class CommandParser(argparse.ArgumentParser):
         super().__init__(prog=prog, description=description, add_help=False, allow_abbrev=False)
 
     def error(self, message: str) -> Any:  # argparse's hook: never exit the kernel
-        """Raise the parse error as one `UsageError` line."""
+        """Raise the parse error as one `UsageError` line (a mistyped choice gets the nearest)."""
+        choice = _INVALID_CHOICE.search(message)
+        if choice is not None:
+            given, offered = choice.group(1), re.findall(r"'([^']*)'", choice.group(2))
+            close = _nearest(given, offered)
+            if close is not None:
+                raise UsageError(f"{self.prog}: {message}: did you mean {close}?")
         raise UsageError(f"{self.prog}: {message}; see %sora?")
 
     def option_strings(self) -> list[str]:
@@ -51,21 +68,37 @@ class CommandParser(argparse.ArgumentParser):
         return [s for action in self._actions for s in action.option_strings]
 
     def check_options(self, words: Sequence[str], elsewhere: Iterable[str]) -> None:
-        """Refuse, with one line naming it, the first option word this parser does not take."""
+        """Refuse, with one line naming it (and the nearest option this parser takes), the first
+        option word this parser does not take."""
         own = self.option_strings()
+        longs = [o for o in own if o.startswith("--")]
         for word in words:
             if word == "--":
                 return
             if not word.startswith("-") or word == "-" or _NEGATIVE_NUMBER.match(word):
                 continue
-            option = word.split("=", 1)[0] if word.startswith("--") else word[:2]
-            if option in own:
+            name = word.split("=", 1)[0]
+            if word.startswith("--"):
+                if name in own:
+                    continue
+                option = name
+            elif "-" + name in longs:  # -size: --size with one dash (not -s with "ize")
+                option = name
+            elif word[:2] in own:
                 continue
-            close = difflib.get_close_matches(option, [o for o in own if o.startswith("--")], 1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
+            else:  # -wiat: the whole word is named, and compared with --wait
+                option = name if len(name) > 2 and name[1:].isalpha() else word[:2]
+            if option.startswith("--") or len(option) > 2:
+                close = _nearest(option if option.startswith("--") else "-" + option, longs)
+            else:  # -S for -s; no guess from one letter
+                close = next((o for o in own if o.lower() == option.lower()), None)
             if option in set(elsewhere):
-                raise UsageError(f"{self.prog} does not take {option}{hint}; see %sora?")
-            raise UsageError(f"{self.prog}: unrecognized arguments: {option}{hint}; see %sora?")
+                if close is None:
+                    raise UsageError(f"{self.prog} does not take {option}; see %sora?")
+                raise UsageError(f"{self.prog} does not take {option}: did you mean {close}?")
+            if close is None:
+                raise UsageError(f"{self.prog}: unrecognized option {option}; see %sora?")
+            raise UsageError(f"{self.prog}: unrecognized option {option}: did you mean {close}?")
 
     def parse_words(self, words: Sequence[str], elsewhere: Iterable[str]) -> argparse.Namespace:
         """Parse ``words`` (options may come before, between or after the positional words)."""

@@ -48,6 +48,8 @@ class Outputs:
 
 
 def _where(settings: Settings) -> str:
+    """Where requests go, named after them (``POST /videos on the local emulator``): the
+    emulator, or the provider's base URL."""
     return "the local emulator" if settings.emulated else settings.provider
 
 
@@ -72,14 +74,13 @@ def plan_view(plan: GenerationPlan) -> Bundle:
     """The dry run of a generation or remix plan: endpoint × count, profile, cost, fields."""
     from ..display import format_cost
 
-    method, _, path = plan.endpoint.partition(" ")
     cost = format_cost(plan.total_cost, simulated=plan.simulated)
     if plan.total_cost is not None and plan.price_note:
         cost += f" ({plan.price_note})"
     elif plan.total_cost is None:
         cost = "price unknown"
     head = (
-        f"dry run: {method} {_where(plan.settings)}{path} × {plan.count} with profile "
+        f"dry run: {plan.endpoint} on {_where(plan.settings)} × {plan.count} with profile "
         f"{plan.settings.profile.name}, estimated {cost}; nothing was sent"
     )
     return dry_run_view(head, plan.fields())
@@ -89,12 +90,9 @@ def request_view(
     settings: Settings, requests: list[str], fields: Mapping[str, str] | None = None
 ) -> Bundle:
     """The dry run of an action: each request it would send (``"DELETE /videos/ID"``), no cost."""
-    where = _where(settings)
     if not requests:
         head = "dry run: no request needed; nothing was sent"
     else:
-        sent = ", then ".join(
-            f"{method} {where}{path}" for method, _, path in (r.partition(" ") for r in requests)
-        )
-        head = f"dry run: {sent} (no charge); nothing was sent"
+        sent = ", then ".join(requests)  # all to one place, named once
+        head = f"dry run: {sent} on {_where(settings)} (no charge); nothing was sent"
     return dry_run_view(head, dict(fields or {}))

@@ -98,7 +98,7 @@ def test_reference_from_a_variable_is_previewed(shell: InteractiveShell) -> None
     [
         ("-s 1792x1024", "not offered by sora-2"),
         ("-r no_such_file.png", "neither a file"),
-        ("--bogus", "unrecognized arguments"),
+        ("--bogus", "unrecognized option --bogus"),
         ("-n 0", f"from 1 to {MAX_VARIANTS}"),
         ("--extra watermark", "KEY=VALUE"),
         ("-s sideways", "'sideways' is not a size"),

@@ -154,7 +154,7 @@ def test_teaching_lesson_compares_variations_and_minds_the_budget(
     assert "sora-2      1280x720  4 s  $0.40" in prices
     assert "sora-2-pro  1280x720 12 s  $3.60" in prices
     dry = text(cell(notebook, "%%sora -m sora-2-pro -t 12 -n 3 --dry-run"))
-    assert dry.startswith("dry run: POST the local emulator/videos × 3")
+    assert dry.startswith("dry run: POST /videos on the local emulator × 3")
     assert "estimated $10.80 simulated (OpenAI's price list, 2026-03-01); nothing was sent" in dry
     assert "$1.60 simulated" in text(cell(notebook, "%sora cost"))
     assert "max_spend $3.00: $1.40 left" in text(cell(notebook, "%config SoraMagics.max_spend"))
@@ -167,8 +167,9 @@ def test_teaching_lesson_compares_variations_and_minds_the_budget(
     assert "sora-2: $0.80 a video, 5 video(s) per student" in plan
     assert "sora-2-pro: $2.40 a video, 1 video(s) per student" in plan
     assert len(videos(path)) == 5
-    listed = cell(notebook, "%sora list 10").outputs[0]["data"]["text/plain"]
-    assert len(listed.splitlines()) == 5
+    listed = cell(notebook, "%sora list 10").outputs[0]["data"]["text/plain"].splitlines()
+    assert listed[0].startswith("id ") and listed[0].endswith(" prompt")  # the column names
+    assert len([line for line in listed if line.startswith("video_")]) == 5
 
 
 def test_gateway_notebook_configures_a_relay_without_showing_the_key(
