@@ -214,15 +214,17 @@ class SoraClient(ClientCore):
         name. Raises `APIError` (e.g. `NotFoundError`) where the server has no such route."""
         return self._run(parsed_flow(build_model_info(), self.retry_policy, parse_model_prices))
 
-    def models(self) -> list[str]:
+    def models(self, *, retry_policy: RetryPolicy | None = None) -> list[str]:
         """The model ids the server offers (``GET /models``). Raises `APIError` (e.g.
         `NotFoundError`) where the server has no such route."""
-        return self._run(parsed_flow(build_models(), self.retry_policy, parse_models))
+        policy = retry_policy or self.retry_policy
+        return self._run(parsed_flow(build_models(), policy, parse_models))
 
-    def model_info(self) -> list[GatewayModel]:
+    def model_info(self, *, retry_policy: RetryPolicy | None = None) -> list[GatewayModel]:
         """Every model a gateway routes, with its mode, upstream model and price (LiteLLM's
         ``GET /model/info``). Raises `APIError` where the server has no such route."""
-        return self._run(parsed_flow(build_model_info(), self.retry_policy, parse_model_info))
+        policy = retry_policy or self.retry_policy
+        return self._run(parsed_flow(build_model_info(), policy, parse_model_info))
 
     def retrieve_with_hint(self, video_id: str) -> tuple[Video, str | None]:
         """`retrieve`, and the server's raw ``openai-poll-after-ms`` header (None if absent).
@@ -490,13 +492,15 @@ class AsyncSoraClient(ClientCore):
             parsed_flow(build_model_info(), self.retry_policy, parse_model_prices)
         )
 
-    async def models(self) -> list[str]:
+    async def models(self, *, retry_policy: RetryPolicy | None = None) -> list[str]:
         """The model ids the server offers; see `SoraClient.models`."""
-        return await self._run(parsed_flow(build_models(), self.retry_policy, parse_models))
+        policy = retry_policy or self.retry_policy
+        return await self._run(parsed_flow(build_models(), policy, parse_models))
 
-    async def model_info(self) -> list[GatewayModel]:
+    async def model_info(self, *, retry_policy: RetryPolicy | None = None) -> list[GatewayModel]:
         """Every model a gateway routes; see `SoraClient.model_info`."""
-        return await self._run(parsed_flow(build_model_info(), self.retry_policy, parse_model_info))
+        policy = retry_policy or self.retry_policy
+        return await self._run(parsed_flow(build_model_info(), policy, parse_model_info))
 
     async def retrieve_with_hint(self, video_id: str) -> tuple[Video, str | None]:
         """The job's state and the raw poll hint; see `SoraClient.retrieve_with_hint`."""

@@ -13,10 +13,12 @@ import threading
 from dataclasses import dataclass, replace
 
 from ..api import (
+    APIConnectionError,
     GatewayModel,
     GatewayPrice,
     ModelSpec,
     Profile,
+    RetryPolicy,
     SoraError,
     find_model,
     register_model,
@@ -102,12 +104,16 @@ def provider_models(settings: Settings, *, refresh: bool = False) -> ProviderMod
     async def ask() -> tuple[list[str] | None, list[GatewayModel] | None]:
         ids: list[str] | None = None
         info: list[GatewayModel] | None = None
+        once = RetryPolicy(max_retries=0)  # a list is a nicety: never keep a panel waiting
         try:
-            ids = await client.models()
+            ids = await client.models(retry_policy=once)
+        except APIConnectionError as exc:  # nobody answers: no point asking for the other list
+            notes.append(f"GET /models: {exc}")
+            return None, None
         except SoraError as exc:
             notes.append(f"GET /models: {exc}")
         try:  # LiteLLM's list of what it routes (its /v1/models answer does not name it)
-            info = await client.model_info()
+            info = await client.model_info(retry_policy=once)
         except SoraError as exc:
             notes.append(f"GET /model/info: {exc}")
         return ids, info

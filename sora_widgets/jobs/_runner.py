@@ -333,8 +333,10 @@ class Runner:
         def waiting(running: int) -> None:
             job._changed(
                 status=JobStatus.WAITING,
-                message=f"waiting for a free slot ({running} running on this provider, "
-                f"limit {settings.running_limit})",
+                message=(
+                    f"waiting for a free slot ({running} running of {settings.running_limit} "
+                    "allowed at once on this provider)"
+                ),
             )
 
         placeholder: str | None = None

@@ -1,4 +1,5 @@
-"""`CardList`: the panel's job cards, newest first."""
+"""`CardList`: the panel's job cards, newest first: one card per job, a new one at the top, right
+under Submit, where the person who clicked it is looking."""
 
 from __future__ import annotations
 
@@ -29,10 +30,21 @@ class CardList(w.VBox):  # type: ignore[misc]
             return list(self._cards)
 
     def add(self, card: JobCard) -> JobCard:
-        """Show ``card`` first; returns it."""
+        """Show ``card`` first (at the top of the list, right under Submit); returns it.
+
+        A job has one card: when its job is shown already, that card moves to the top and is
+        returned, and ``card`` is closed."""
         with self._lock:
-            self._cards.insert(0, card)
+            shown = next((c for c in self._cards if c.job is card.job and c is not card), None)
+            if shown is not None:
+                self._cards.remove(shown)
+            elif card in self._cards:
+                self._cards.remove(card)
+            self._cards.insert(0, card if shown is None else shown)
             self.children = tuple(self._cards)
+        if shown is not None:
+            card.close()
+            return shown
         return card
 
     def remove(self, card: JobCard) -> None:

@@ -16,7 +16,14 @@ import ipywidgets as w
 
 from ..api import Profile, orientation, ratio_of, read_size
 from ..jobs import parse_extra_value
-from ._widgets import LABEL_STYLE, button, close_descendants, control, wrapping_row
+from ._widgets import (
+    LABEL_STYLE,
+    button,
+    close_descendants,
+    control,
+    labelled_toggles,
+    wrapping_row,
+)
 
 if TYPE_CHECKING:
     from ..jobs import Job
@@ -76,6 +83,7 @@ class RequestForm(w.VBox):  # type: ignore[misc]
             style=LABEL_STYLE,
         )
         self.prompt_count = w.HTML()
+        self.prompt_count.add_class("sora-under-control")
         self.remix_note = w.HTML()
         self.cancel_remix = button("Cancel remix", "times", "Make a new video instead")
         self.remix_bar = w.HBox(
@@ -97,6 +105,7 @@ class RequestForm(w.VBox):  # type: ignore[misc]
         )
         self.model_note = w.HTML()
         """What is known of the chosen model (its maker, or that it is not catalogued)."""
+        self.model_note.add_class("sora-under-control")
         self.size = w.Dropdown(
             description="Size",
             tooltip="Width x height in pixels (with its ratio); only the sizes this model offers",
@@ -107,7 +116,7 @@ class RequestForm(w.VBox):  # type: ignore[misc]
             description="Seconds",
             tooltip="Length of the video",
             style={**LABEL_STYLE, "button_width": "auto"},
-            layout=w.Layout(width="auto", max_width="100%"),
+            layout=labelled_toggles(),
         )
         default_size, default_seconds = profile.defaults_for(model_name)
         self._fill_sizes(size or default_size)

@@ -1,5 +1,10 @@
 """`JobCard`: one job in the panel — live status, progress and ETA, then the player; its actions.
 
+One card per job, and it turns into its player: while the job runs the card shows its facts, its
+prompt and id (once each), a progress bar and a line saying why it waits ("waiting for a free
+slot …", "queued by the provider"); once the video is on disk the status gives way to the player,
+which carries the prompt as its title, the facts and id as its caption, and the download link.
+
 The card follows its job through a job listener (on the jobs layer's listener thread), so a change
 made anywhere — the Runner, the magic's ``%sora delete``, another panel — shows here. Every action
 goes through the jobs layer; what the card needs from the panel it asks through `CardHost`.
@@ -10,6 +15,7 @@ from __future__ import annotations
 import concurrent.futures
 import html
 import threading
+import time
 import urllib.parse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -19,7 +25,7 @@ import ipywidgets as w
 from .. import jobs
 from .._units import human_bytes, shorten
 from ..api import ValidationError
-from ..display import relative_path, status_card
+from ..display import format_cost, format_elapsed, format_eta, relative_path
 from ..status import JobStatus
 from ._widgets import button, close_descendants, describe, note, wrapping_row
 from ._workers import done, spawn
@@ -75,9 +81,109 @@ def _created(job: jobs.Job) -> bool:
     return bool(job.id) and not str(job.id).startswith("pending:")
 
 
+PROMPT_CHARS = 300
+"""A running card shows this much of the prompt (the player's title shows it once finished)."""
+
+_RUNNING = (
+    JobStatus.WAITING,
+    JobStatus.SUBMITTING,
+    JobStatus.QUEUED,
+    JobStatus.IN_PROGRESS,
+    JobStatus.DOWNLOADING,
+)
+_KIND = {
+    JobStatus.IN_PROGRESS: "active",
+    JobStatus.DOWNLOADING: "active",
+    JobStatus.COMPLETED: "done",
+    JobStatus.FAILED: "bad",
+    JobStatus.ERROR: "bad",
+    JobStatus.LOST: "bad",
+    JobStatus.STUCK: "warn",
+    JobStatus.EXPIRED: "warn",
+}
+"""The colour of a status (a class in panel.css); grey for the rest (waiting, queued …)."""
+
+
+def state_text(job: jobs.Job) -> str:
+    """Where the job stands and why, in words: ``waiting for a free slot (…)`` while the Runner
+    holds it at the running limit, ``queued by the provider`` once created, ``in progress``,
+    ``failed: …`` (the Runner's own message when it has one)."""
+    status = job.status
+    message = job.message if job.message and job.message != status.value else ""
+    extra = f" ({message})" if message else ""
+    if status == JobStatus.WAITING:
+        return message or "waiting for a free slot"
+    if status == JobStatus.SUBMITTING:
+        return message or "sending the request to the provider"
+    if status == JobStatus.QUEUED:
+        return f"queued by the provider{extra}"
+    if status == JobStatus.IN_PROGRESS:
+        return f"in progress{extra}"
+    if status == JobStatus.DOWNLOADING:
+        return f"finished: saving the video{extra}"
+    if status == JobStatus.COMPLETED:
+        return f"completed{extra}"
+    if status == JobStatus.DELETED:
+        return "deleted on the provider (local files are kept)"
+    reason = message or (describe(job.error) if job.error is not None else "")
+    return f"{status.value}: {reason}" if reason else status.value
+
+
+def _progress_words(job: jobs.Job) -> str:
+    """``42% · about 5 s left`` while the provider works on it; ``running for 12 s`` when it
+    sends no percentage; empty before it is created and once it stopped."""
+    status = job.status
+    if status not in (JobStatus.QUEUED, JobStatus.IN_PROGRESS, JobStatus.DOWNLOADING):
+        return ""
+    if status != JobStatus.DOWNLOADING and job.video is not None and job.video.progress is None:
+        return format_elapsed(time.time() - job.created)  # a gateway that sends no percentage
+    if status == JobStatus.QUEUED and job.progress <= 0:
+        return ""  # "queued by the provider" says it; "0%" would say nothing more
+    progress = 100 if status == JobStatus.DOWNLOADING else max(0, min(100, job.progress))
+    eta = format_eta(job.eta) if status == JobStatus.IN_PROGRESS else ""
+    return " · ".join(x for x in (f"{progress}%", eta) if x)
+
+
+def _facts(job: jobs.Job) -> str:
+    """``sora-2 · 1280x720 · 4 s · $0.40 simulated`` (escaped)."""
+    cost = format_cost(job.cost, simulated=job.settings.profile.billing == "simulated")
+    if job.cost_source == "gateway":
+        cost += " from the gateway"
+    return " · ".join(html.escape(x) for x in (job.model, job.size, f"{job.seconds} s", cost))
+
+
+def status_html(job: jobs.Job) -> str:
+    """The card's status before its player: facts and id, the prompt, a progress bar while it
+    runs, and where it stands and why. Every server and user text is escaped."""
+    status = job.status
+    kind = _KIND.get(status, "wait")
+    shown_id = job.id if job.id and _created(job) else ""
+    ident = f' <code class="sora-card-id">{html.escape(shown_id)}</code>' if shown_id else ""
+    prompt = shorten(job.request.prompt, PROMPT_CHARS)
+    bar = ""
+    if status in _RUNNING:
+        progress = 100 if status == JobStatus.DOWNLOADING else max(0, min(100, job.progress))
+        bar = (
+            f'<div class="sora-card-bar" role="progressbar" aria-valuemin="0" '
+            f'aria-valuemax="100" aria-valuenow="{progress}" aria-label="generation progress">'
+            f'<div style="width:{progress}%"></div></div>'
+        )
+    words = " · ".join(x for x in (state_text(job), _progress_words(job)) if x)
+    role = "alert" if kind == "bad" else "status"
+    return (
+        f'<div class="sora-card-status sora-kind-{kind}">'
+        f'<div class="sora-card-facts">{_facts(job)}{ident}</div>'
+        f'<div class="sora-card-prompt">{html.escape(prompt)}</div>'
+        f"{bar}"
+        f'<div class="sora-card-state" role="{role}">{html.escape(words)}</div>'
+        "</div>"
+    )
+
+
 class JobCard(w.VBox):  # type: ignore[misc]
-    """A job's card: ``status`` (HTML), ``player`` once the video is on disk, ``download_link``,
-    and the buttons Remix, Retry, Download, Delete, Copy prompt, Use as reference, Close.
+    """A job's card: ``status`` (HTML) until the video is on disk, then ``player`` in its place;
+    the buttons Remix, Retry, Download (until the player, which has its own link), Delete, Copy
+    prompt, Use as reference, Close; ``download_link`` only when there is no player to hold it.
 
     Made by the panel (`SoraPanel.add_job`); ``host`` is the panel. Closing the card stops it
     following the job (the job itself goes on).
@@ -94,10 +200,12 @@ class JobCard(w.VBox):  # type: ignore[misc]
         self._was_running = not job.status.stopped
         self._confirm_delete = False
         self.status = w.HTML()
-        """The status card (HTML, every server or user text escaped)."""
+        """Where the job stands (HTML, every server or user text escaped); empty once the player
+        shows the video (or a line when the video was deleted on the provider)."""
         self.player_box = w.Box(layout=w.Layout(width="100%", max_width="100%"))
         self.download_link = w.HTML()
-        """A link to the MP4 on disk, relative to the notebook's folder (after Download)."""
+        """A link to the MP4 on disk, relative to the notebook's folder (after Download, when there
+        is no player: the player has its own link)."""
         self.note = w.HTML()
         self.remix_button = button(
             "Remix", "random", "Change this video with a new prompt (prefills the prompt box)"
@@ -187,20 +295,20 @@ class JobCard(w.VBox):  # type: ignore[misc]
                 and self._video() is not None
             )
             self._player_made = self._player_made or made
-            if changed:
-                self.status.value = self._status_html()
             if made:
                 self._show_player()
+            if changed or made:
+                self.status.value = self._status_html()
             self._update_buttons()
             new_in_history = (made and self._was_running) or (changed and self.deleted)
         if new_in_history:  # a new video, or one gone: the gallery follows
             spawn(self._host.history_changed)
 
     def _status_html(self) -> str:
-        body = str(status_card(self.job).data["text/html"])
-        if self.deleted:
-            body += note("deleted on the provider (local files are kept)")
-        return body
+        if self.player is None:
+            return status_html(self.job)
+        # the player holds the prompt, the facts, the id and the link: no finished card above it
+        return note(state_text(self.job)) if self.deleted else ""
 
     def _show_player(self) -> None:
         try:
@@ -211,6 +319,7 @@ class JobCard(w.VBox):  # type: ignore[misc]
             self.note.value = note(f"cannot show the player: {describe(exc)}", "error")
             return
         self.player_box.children = (player,)
+        self.download_link.value = ""  # the player has its own link
 
     def _update_buttons(self) -> None:
         job = self.job
@@ -219,6 +328,8 @@ class JobCard(w.VBox):  # type: ignore[misc]
         self.remix_button.disabled = not completed
         self.retry_button.disabled = not job.done
         self.download_button.disabled = not (on_disk or completed)
+        # the player has its own download link: one download control per card
+        self.download_button.layout.display = "none" if self.player is not None else None
         self.reference_button.disabled = not (on_disk or completed)
         self.delete_button.disabled = not (
             _created(job)
@@ -255,12 +366,14 @@ class JobCard(w.VBox):  # type: ignore[misc]
         return self._host.add_job(new)
 
     def download(self) -> concurrent.futures.Future[Path]:
-        """Show a link to the MP4 on disk, downloading it (and its thumbnail and spritesheet)
-        first if needed. The Future gives the video's path (or the download's error, also shown
-        on the card)."""
+        """Download the MP4 (and its thumbnail and spritesheet) if it is not on disk; the card
+        then shows the player, whose link downloads it (or, with no player, a link of its own).
+        The Future gives the video's path (or the download's error, also shown on the card)."""
         video = self._video()
         if video is not None:
-            self.download_link.value = _download_link(video)
+            self.refresh()
+            if self.player is None:
+                self.download_link.value = _download_link(video)
             return done(video)
         fetched = jobs.download(self.job)  # raises ValidationError for a job not yet created
         self.note.value = note("downloading…")
@@ -272,11 +385,12 @@ class JobCard(w.VBox):  # type: ignore[misc]
                 self._say_here(f"download failed: {describe(exc)}", "error")
                 raise
             path = paths.get("video") or self.job.paths["video"]
+            self.refresh()  # the player, once the job is completed
             with self._lock:
                 if not self._closed:
                     self.note.value = ""
-                    self.download_link.value = _download_link(path)
-            self.refresh()
+                    if self.player is None:
+                        self.download_link.value = _download_link(path)
             return path
 
         return spawn(work)

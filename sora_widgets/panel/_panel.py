@@ -209,7 +209,8 @@ class SoraPanel(w.VBox):  # type: ignore[misc]
         if self._closed:
             return ""
         problem = self._planner.problem(self._remixing)
-        self.submit_bar.show_check(problem, self._planner.cost_text(self._remixing))
+        cost = self._planner.cost_text(self._remixing)
+        self.submit_bar.show_check(problem, cost, self.form.values().count)
         return problem
 
     def plan(self) -> jobs.GenerationPlan:

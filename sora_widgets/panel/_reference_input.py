@@ -9,15 +9,24 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import os
 import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
-from .._units import human_bytes
+from .._units import human_bytes, shorten
 from ..api import ReferenceImageError, ValidationError
-from ._widgets import LABEL_STYLE, button, close_descendants, control, note, wrapping_row
+from ._widgets import (
+    LABEL_STYLE,
+    button,
+    close_descendants,
+    control,
+    labelled_toggles,
+    note,
+    wrapping_row,
+)
 from ._workers import done, spawn
 
 if TYPE_CHECKING:
@@ -49,6 +58,26 @@ def _focus_slider(value: float, axis: str, span: str) -> Any:
         readout_format=".2f",
         layout=control(),
         style=LABEL_STYLE,
+    )
+
+
+def _css_string(text: str) -> str:
+    """``text`` as a CSS string literal: anything but letters, digits, space, ``.-_:`` escaped
+    (``\\3c `` …), so a file name can never end the string or the ``<style>`` element."""
+    safe = "".join(c if c.isalnum() or c in " .-_:" else f"\\{ord(c):x} " for c in text)
+    return f'"{safe}"'
+
+
+def _label_css(upload_class: str, label: str) -> str:
+    """The upload button's text. ipywidgets writes ``<description> (<number of files>)`` on it,
+    and the panel empties its value as soon as it is read, so it would always say "(0)": this
+    hides that text and shows ``label`` (the description too, for assistive technology)."""
+    button = f".jupyter-widgets.widget-upload.{upload_class}"
+    size = "var(--jp-widgets-font-size, 13px)"
+    return (
+        f"<style>{button}{{font-size:0}}"
+        f"{button} i.fa{{font-size:{size};margin-right:6px}}"
+        f"{button}::after{{content:{_css_string(label)};font-size:{size}}}</style>"
     )
 
 
@@ -102,8 +131,12 @@ class ReferenceInput(w.VBox):  # type: ignore[misc]
                 f"(up to {human_bytes(UPLOAD_LIMIT_BYTES)})"
             ),
             icon="upload",
-            layout=w.Layout(width="auto"),
+            layout=w.Layout(width="auto", max_width="100%"),
         )
+        self._upload_class = f"sora-upload-{self.upload.model_id}"
+        self.upload.add_class(self._upload_class)
+        self.upload_style = w.HTML(layout=w.Layout(display="none"))
+        """The rule that writes `upload_label` on the upload button (a `<style>`, shown nowhere)."""
         self.clear_reference = button(
             "Remove reference", "times", "Send no reference image", disabled=True
         )
@@ -114,10 +147,15 @@ class ReferenceInput(w.VBox):  # type: ignore[misc]
             tooltips=list(_FIT_TIPS),
             tooltip="How the reference is fitted to the size",
             style={**LABEL_STYLE, "button_width": "auto"},
-            layout=w.Layout(width="auto", max_width="100%"),
+            layout=labelled_toggles(),
         )
-        self.focus_x = _focus_slider(focus[0], "left–right", "the left edge (0) to the right (1)")
-        self.focus_y = _focus_slider(focus[1], "top–bottom", "the top edge (0) to the bottom (1)")
+        self.focus_x = _focus_slider(focus[0], "↔", "the left edge (0) to the right (1)")
+        self.focus_y = _focus_slider(focus[1], "↕", "the top edge (0) to the bottom (1)")
+        self.reference_options = w.VBox(
+            [self.fit, wrapping_row([self.focus_x, self.focus_y])],
+            layout=w.Layout(width="100%", display="none"),
+        )
+        """Fit and Focus: shown only while a reference is chosen."""
         self.reference_preview = w.Image(
             format="png", layout=w.Layout(display="none", max_width="100%", width="auto")
         )
@@ -125,8 +163,10 @@ class ReferenceInput(w.VBox):  # type: ignore[misc]
         self.reference_caption = w.HTML()
         super().__init__(
             [
-                wrapping_row([self.upload, self.clear_reference, self.fit], align_items="center"),
-                wrapping_row([self.focus_x, self.focus_y]),
+                wrapping_row(
+                    [self.upload, self.clear_reference, self.upload_style], align_items="center"
+                ),
+                self.reference_options,
                 self.reference_preview,
                 self.reference_caption,
             ],
@@ -137,6 +177,7 @@ class ReferenceInput(w.VBox):  # type: ignore[misc]
         self.upload.observe(self._upload_changed, names="value")
         self.clear_reference.on_click(lambda _b: self.remove_reference())
         self._update_focus()
+        self._show_controls()
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -163,6 +204,22 @@ class ReferenceInput(w.VBox):  # type: ignore[misc]
     def error(self) -> str | None:
         """Why the chosen image cannot be sent (unreadable, too large), or None."""
         return self._error
+
+    @property
+    def upload_label(self) -> str:
+        """What the upload button says: ``Reference image`` with none, ``Reference: harbour.jpg``
+        (or ``Change reference`` for a picture with no name) while one is in use."""
+        with self._lock:
+            source, name = self._source, self._name
+        if source is None:
+            return "Reference image"
+        if (
+            not name
+            and isinstance(source, (str, os.PathLike))
+            and not str(source).startswith("data:")
+        ):
+            name = str(source).replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+        return f"Reference: {shorten(name, 40)}" if name else "Change reference"
 
     @property
     def has_source(self) -> bool:
@@ -205,6 +262,7 @@ class ReferenceInput(w.VBox):  # type: ignore[misc]
                 self._generation += 1
                 generation = self._generation
             self.clear_reference.disabled = False
+            self._show_controls()
             return self._build(generation)
 
         future = spawn(work, lambda text: self._say(text, "error"))
@@ -233,6 +291,17 @@ class ReferenceInput(w.VBox):  # type: ignore[misc]
             round(float(self.focus_x.value), 3),
             round(float(self.focus_y.value), 3),
         )
+
+    def _show_controls(self) -> None:
+        """Show Remove, Fit and Focus only with a reference (Remove also to clear a refused
+        one), and say on the upload button what is in use."""
+        with self._lock:
+            source, error = self._source, self._error
+        self.clear_reference.layout.display = None if source is not None or error else "none"
+        self.reference_options.layout.display = None if source is not None else "none"
+        label = self.upload_label
+        self.upload.description = label
+        self.upload_style.value = _label_css(self._upload_class, label)
 
     def _update_focus(self) -> None:
         cover = self.fit.value == "cover"
@@ -272,6 +341,7 @@ class ReferenceInput(w.VBox):  # type: ignore[misc]
                 self._reference = self._keyed = None
                 self._error = error
         self.clear_reference.disabled = source is None and error is None
+        self._show_controls()
         if error is not None:
             self.reference_caption.value = note(error, "error")
         return self._refit(keep_caption=error is not None)

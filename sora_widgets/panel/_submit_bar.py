@@ -1,7 +1,8 @@
 """`SubmitBar`: the cost of the request as it stands, Submit (or why not), and a dry run.
 
 With **Dry run** on, Submit shows what would be sent — endpoint, fields, the reference summary,
-how many jobs and their estimated total — and sends nothing.
+how many jobs and their estimated total — and sends nothing. The button says how many videos a
+click makes ("Submit 3 videos"), so variants left at 3 never surprise anyone.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class SubmitBar(w.VBox):  # type: ignore[misc]
     """
 
     def __init__(self, *, on_submit: Callable[[], None]) -> None:
+        self._remixing = False
+        self._count = 1
         self.cost = w.HTML()
         """The estimated cost of the request as it stands (and the budget left)."""
         self.submit_button = w.Button(
@@ -104,10 +107,16 @@ class SubmitBar(w.VBox):  # type: ignore[misc]
         self.submit_button.on_click(lambda _b: on_submit())
         self.dry_run.observe(lambda _c: self._dry_run_changed(), names="value")
 
-    def show_check(self, problem: str, cost: str) -> None:
-        """Enable Submit, or disable it with ``problem`` beside it; show the ``cost`` line."""
+    def show_check(self, problem: str, cost: str, count: int = 1) -> None:
+        """Enable Submit, or disable it with ``problem`` beside it; show the ``cost`` line. With
+        ``count`` videos to make, Submit says so ("Submit 3 videos"), and so does the cost line
+        (its ``3 × $0.40``, or ``· 3 videos`` when it does not say)."""
+        self._count = max(1, count)
+        self._label()
         self.submit_button.disabled = bool(problem)
         self.reason.value = note(problem, "error")
+        if self._count > 1 and f"{self._count} ×" not in cost:
+            cost = f"{cost} · {self._count} videos"
         self.cost.value = f'<div class="sora-cost" role="status">{html.escape(cost)}</div>'
 
     def show_plan(self, plan: GenerationPlan | None) -> None:
@@ -115,8 +124,17 @@ class SubmitBar(w.VBox):  # type: ignore[misc]
         self.plan_view.value = "" if plan is None else plan_html(plan)
 
     def set_remixing(self, remixing: bool) -> None:
-        """Label Submit for a remix, or for a new video."""
-        self.submit_button.description = "Submit remix" if remixing else "Submit"
+        """Label Submit for a remix, or for new videos."""
+        self._remixing = remixing
+        self._label()
+
+    def _label(self) -> None:
+        if self._remixing:
+            self.submit_button.description = "Submit remix"
+        elif self._count > 1:
+            self.submit_button.description = f"Submit {self._count} videos"
+        else:
+            self.submit_button.description = "Submit"
 
     def _dry_run_changed(self) -> None:
         if not self.dry_run.value:

@@ -17,22 +17,36 @@ from ..api import SoraError
 
 __all__ = [
     "LABEL_STYLE",
+    "LABEL_WIDTH",
     "button",
     "close_descendants",
     "control",
     "descendants",
     "describe",
+    "labelled_toggles",
     "note",
     "wrapping_row",
 ]
 
-LABEL_STYLE = {"description_width": "initial"}
-"""Descriptions as wide as their text, so labels never truncate in a narrow side panel."""
+LABEL_WIDTH = "80px"
+"""Every control's label has this width and sits beside its control, so the controls line up in
+one column (the longest label, "Watermark", fits; a longer extra field's name is cut with an
+ellipsis and shown whole in its tooltip)."""
+LABEL_STYLE = {"description_width": LABEL_WIDTH}
+"""The style of every labelled control of the panel."""
 
 
 def control(min_width: str = "200px") -> Any:
     """A layout that shares a wrapping row and shrinks to a side panel's width."""
     return w.Layout(flex="1 1 260px", min_width=min_width, max_width="100%", width="auto")
+
+
+def labelled_toggles() -> Any:
+    """The layout of `ToggleButtons` with a label: ipywidgets draws their label above the buttons
+    (a block); this puts it beside them, like every other control's (panel.css aligns it)."""
+    return w.Layout(
+        display="flex", flex_flow="row", align_items="center", width="auto", max_width="100%"
+    )
 
 
 def wrapping_row(children: Iterable[Any], **layout: str) -> Any:

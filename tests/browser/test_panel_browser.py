@@ -103,8 +103,20 @@ def test_panel_prompt_upload_submit_and_play(lab: LabPage, jupyter_server: Jupyt
     wait_playable(page, CARD_VIDEO)
     plays(page, CARD_VIDEO)
     assert abs(seek(page, 2.0, CARD_VIDEO) - 2.0) < 0.1
-    assert "completed" in card.text_content()
+    # the card turned into its player: the prompt once (the player's title), no finished
+    # status card above it, one download link (the player's), the upload button names the file
     assert card.locator(".sora-player-title").text_content() == PROMPT
+    assert (card.text_content() or "").count(PROMPT) == 1
+    assert card.locator(".sora-card-status").count() == 0 and "100%" not in card.text_content()
+    assert card.locator("a[download]:visible").count() == 1
+    assert card.locator("button:visible", has_text="Download").count() == 0
+    assert (
+        page.evaluate(
+            f"""() => getComputedStyle(document.querySelector('{PANEL} .widget-upload'), '::after')
+            .content"""
+        )
+        == '"Reference: sunset-sail.jpg"'
+    )
     assert "submitted 1 job, estimated $0.40 simulated" in panel.text_content()
     assert not card.locator("button", has_text="Remix").is_disabled()
 

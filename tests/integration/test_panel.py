@@ -244,15 +244,21 @@ def test_submit_follows_the_job_into_a_player_with_a_download_link(env: Path) ->
     card.job.wait(60)
     wait_for(lambda: card.player is not None)
     assert isinstance(card.player, VideoPlayer)
-    html_now = card.status.value
-    assert "completed" in html_now and "&lt;script&gt;" in html_now and "<script>" not in html_now
+    # the card turned into its player: no finished status above it; the prompt is the player's
+    # title (the player writes it as text, never as HTML)
+    assert card.status.value == ""
+    assert card.player.title == card.job.request.prompt
+    assert any("&lt;script&gt;" in s for s in statuses)
     assert all("<script>" not in s for s in statuses)
     assert "submitted 1 job" in panel.message.value
 
-    assert not card.download_button.disabled
+    # the player's own link downloads it: no Download button, no second link
+    assert card.download_button.layout.display == "none"
     path = card.download().result(10)
     assert path == env / "out" / f"{card.job.id}.mp4"
-    assert f'href="out/{card.job.id}.mp4"' in card.download_link.value
+    assert card.download_link.value == ""
+    assert card.player.fallback_src == f"out/{card.job.id}.mp4"
+    assert card.player.video_name == f"{card.job.id}.mp4"
 
     card.copy_button.click()
     assert panel.prompt.value == card.job.request.prompt
