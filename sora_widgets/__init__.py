@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "ModelSpec": "sora_widgets.api",
     "get_profile": "sora_widgets.api",
     "register_model": "sora_widgets.api",
+    "side_by_side": "sora_widgets.display",
     "unregister_model": "sora_widgets.api",
     "find_model": "sora_widgets.api",
     "catalogue_names": "sora_widgets.api",
@@ -105,6 +106,7 @@ __all__ = [
     "register_model",
     "resolve_settings",
     "resume",
+    "side_by_side",
     "unload_ipython_extension",
     "unregister_model",
 ]
@@ -144,6 +146,7 @@ if TYPE_CHECKING:
         unregister_model,
     )
     from .config import Settings, resolve_settings
+    from .display import side_by_side
     from .jobs import Job, JobStatus, generate, resume
     from .ledger import Ledger
     from .panel import SoraPanel

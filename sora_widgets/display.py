@@ -13,7 +13,7 @@ import html
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,7 @@ __all__ = [
     "info_line",
     "provenance",
     "served_by_jupyter",
+    "side_by_side",
     "small_poster",
     "static_player",
     "status_card",
@@ -260,6 +261,37 @@ def static_player(job: Job) -> dict[str, Any] | None:
         f'download="{name}">download</a></div></div>'
     )
     return {"text/html": body, "text/plain": f"{_summary(job)}\n{video}"}
+
+
+def side_by_side(jobs: Sequence[Job], labels: Sequence[str] | None = None) -> Bundle:
+    """Finished videos next to each other, each under its label, as plain HTML: it plays with the
+    kernel and in a saved notebook reopened without one (widget state or not), and wraps on a
+    narrow screen. ``labels`` defaults to each job's prompt. Raises `ValidationError` for a
+    label count that does not match."""
+    jobs = list(jobs)
+    names = list(labels) if labels is not None else [job.request.prompt for job in jobs]
+    if len(names) != len(jobs):
+        from .api import ValidationError
+
+        raise ValidationError(
+            f"{len(names)} labels for {len(jobs)} videos: give one label per video", param="labels"
+        )
+    columns = []
+    texts = []
+    for job, label in zip(jobs, names, strict=True):
+        player = static_player(job) or video_fallback(job)
+        body = player.get("text/html") or f"<pre>{html.escape(player['text/plain'])}</pre>"
+        columns.append(
+            '<div class="sora-side-column" style="flex:1 1 300px;min-width:260px;max-width:100%">'
+            f'<div class="sora-side-label" style="font-weight:600;margin-bottom:4px">'
+            f"{html.escape(label)}</div>{body}</div>"
+        )
+        texts.append(f"{label}: {_summary(job)}")
+    row = (
+        '<div class="sora-side-by-side" style="display:flex;flex-flow:row wrap;gap:8px;'
+        f'width:100%">{"".join(columns)}</div>'
+    )
+    return Bundle({"text/html": row, "text/plain": "\n".join(texts)}, {})
 
 
 def video_fallback(job: Job, *, embed: bool | None = None) -> dict[str, Any]:
