@@ -27,6 +27,7 @@ _EXPORTS: dict[str, str] = {
     "get_profile": "sora_widgets.api",
     "register_model": "sora_widgets.api",
     "side_by_side": "sora_widgets.display",
+    "storyboard": "sora_widgets.jobs",
     "unregister_model": "sora_widgets.api",
     "find_model": "sora_widgets.api",
     "catalogue_names": "sora_widgets.api",
@@ -107,6 +108,7 @@ __all__ = [
     "resolve_settings",
     "resume",
     "side_by_side",
+    "storyboard",
     "unload_ipython_extension",
     "unregister_model",
 ]
@@ -147,7 +149,7 @@ if TYPE_CHECKING:
     )
     from .config import Settings, resolve_settings
     from .display import side_by_side
-    from .jobs import Job, JobStatus, generate, resume
+    from .jobs import Job, JobStatus, generate, resume, storyboard
     from .ledger import Ledger
     from .panel import SoraPanel
     from .player import VideoPlayer

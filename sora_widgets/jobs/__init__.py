@@ -45,8 +45,17 @@ from ._plan import (
     submit,
 )
 from ._runner import Clock, Runner
+from ._storyboard import (
+    MAX_SHOTS,
+    Shot,
+    Storyboard,
+    parse_storyboard,
+    plan_storyboard,
+    storyboard,
+)
 
 __all__ = [
+    "MAX_SHOTS",
     "MAX_VARIANTS",
     "VARIANT_FILES",
     "Clock",
@@ -58,6 +67,8 @@ __all__ = [
     "ModelRow",
     "ProviderModels",
     "Runner",
+    "Shot",
+    "Storyboard",
     "capability",
     "capability_reason",
     "check_budget",
@@ -72,8 +83,10 @@ __all__ = [
     "listeners_idle",
     "parse_extra",
     "parse_extra_value",
+    "parse_storyboard",
     "plan",
     "plan_remix",
+    "plan_storyboard",
     "price_for",
     "provider_models",
     "refresh",
@@ -81,5 +94,6 @@ __all__ = [
     "resume",
     "retry",
     "spent",
+    "storyboard",
     "submit",
 ]

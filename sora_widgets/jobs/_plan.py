@@ -217,9 +217,12 @@ def check_budget(
         )
     already = spent(settings)
     if already + cost * count > settings.max_spend + 1e-9:
-        what = "this job costs" if count == 1 else f"these {count} jobs cost"
+        if what.startswith("this storyboard"):
+            subject = f"{what} costs"
+        else:
+            subject = "this job costs" if count == 1 else f"these {count} jobs cost"
         raise ValidationError(
-            f"{what} about ${cost * count:.2f}; with ${already:.2f} already spent on "
+            f"{subject} about ${cost * count:.2f}; with ${already:.2f} already spent on "
             f"this provider that passes max_spend ${settings.max_spend:.2f} (raise max_spend, or "
             "choose a shorter or smaller video)",
             param="max_spend",

@@ -90,6 +90,17 @@ def _options(parser: CommandParser) -> None:
         help="extra field, e.g. watermark=false (repeatable)",
     )
     parser.add_argument(
+        "--storyboard",
+        action="store_true",
+        help="the cell is a scene: shots separated by lines of ---, each from the last frame "
+        "of the one before, joined into one video (a shot may start with 'seconds: 8')",
+    )
+    parser.add_argument(
+        "--independent",
+        action="store_true",
+        help="with --storyboard: make the shots at once, not each from the one before",
+    )
+    parser.add_argument(
         "--no-validate",
         action="store_true",
         help="skip the model's checks and send exactly what was asked",
@@ -166,6 +177,12 @@ def handle_generate(ctx: Context, args: argparse.Namespace) -> object:
     from ..display import format_cost
 
     name = ctx.check_name(args)
+    if args.storyboard or args.independent:
+        if not args.storyboard:
+            raise UsageError("--independent goes with --storyboard")
+        from ._storyboard import handle_storyboard
+
+        return handle_storyboard(ctx, args, _reference(args.reference, ctx.namespace))
     prompt = _prompt(ctx, args)
     settings = ctx.settings(args)
     model = args.model or ctx.defaults.model or None
@@ -214,5 +231,7 @@ GENERATE = Command(
         "%%sora -r photo --fit contain -n 2 --dry-run\nThe {animal} in the photo starts to dance",
         "%%sora -m veo-3.1-generate-preview -s 16:9 -t 8s\nA paper boat on a rainy street",
         "%%sora -m my-gateway-model -s 1080p --no-validate --extra negativePrompt=blurry\nA fox",
+        "%%sora --storyboard -s 16:9 --wait --as scene\nA fox wakes in its den\n---\n"
+        "seconds: 8\nThe fox trots out into the snow\n---\nThe fox leaps into a snowdrift",
     ),
 )
