@@ -157,8 +157,8 @@ def delete(job: Job) -> concurrent.futures.Future[None]:
             await runner.flushed()  # known before the caller hears of it
             raise
         runner.write(ledger, "update", video_id, status=JobStatus.DELETED.value)
+        await runner.flushed()  # the ledger says so before any listener looks (the gallery)
         job._changed(status=JobStatus.DELETED, message="deleted on the provider (local files kept)")
-        await runner.flushed()
 
     return runner.run(work())
 
