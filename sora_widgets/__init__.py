@@ -27,6 +27,7 @@ _EXPORTS: dict[str, str] = {
     "get_profile": "sora_widgets.api",
     "register_model": "sora_widgets.api",
     "side_by_side": "sora_widgets.display",
+    "compare": "sora_widgets.compare",
     "storyboard": "sora_widgets.jobs",
     "unregister_model": "sora_widgets.api",
     "find_model": "sora_widgets.api",
@@ -99,6 +100,7 @@ __all__ = [
     "VideoStatus",
     "__version__",
     "catalogue_names",
+    "compare",
     "find_model",
     "generate",
     "get_profile",
@@ -147,6 +149,7 @@ if TYPE_CHECKING:
         register_model,
         unregister_model,
     )
+    from .compare import compare
     from .config import Settings, resolve_settings
     from .display import side_by_side
     from .jobs import Job, JobStatus, generate, resume, storyboard

@@ -31,6 +31,7 @@ _ORDER = (
     "remix",
     "download",
     "delete",
+    "compare",
     "models",
     "cost",
     "config",
@@ -42,6 +43,7 @@ _MORE_EXAMPLES = {
     "show": "%sora show video_68d7 --embed",
     "resume": "%sora resume --wait",
     "download": "%sora download video_68d7 --variant all -o clips",
+    "compare": "%sora compare video_68d7 video_91ac video_b3f0 --labels 'close-up|golden hour|pounce'",
     "cost": "%sora cost",
     "config": "%sora config --profile emulator",
 }

@@ -147,6 +147,47 @@ def handle_show(ctx: Context, args: argparse.Namespace) -> object:
     return ctx.live.finished(job, embed=ctx.embed(args))
 
 
+def _compare_options(parser: CommandParser) -> None:
+    parser.add_argument("idents", nargs="*", metavar="ID", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--labels",
+        metavar="A|B|…",
+        help="one label a video, separated by | (default: what differs in their prompts)",
+    )
+    add_dry_run(parser, "show the downloads it would need; send nothing")
+    add_settings(parser)
+
+
+def handle_compare(ctx: Context, args: argparse.Namespace) -> object:
+    """2 to 9 finished jobs side by side, playing, seeking and looping together."""
+    from .. import jobs
+    from ..compare import compare
+
+    if not 2 <= len(args.idents) <= 9:
+        raise UsageError(
+            f"%sora compare takes 2 to 9 video ids, got {len(args.idents)}: "
+            "%sora compare ID ID [ID …] (ids may be prefixes, see %sora list)"
+        )
+    settings = ctx.settings(args)
+    found = [jobs.find_job(ident, settings) for ident in args.idents]
+    for job in found:
+        _check_finished(job)
+    if args.dry_run:
+        requests = [r for job in found for r in _content_requests(job, ("video", "thumbnail"))]
+        return request_view_for(settings, requests)
+    for job in found:
+        _outcome(jobs.download(job), "download")
+    labels = args.labels.split("|") if args.labels else None
+    return compare(*found, labels=labels)
+
+
+def request_view_for(settings: Settings, requests: list[str]) -> object:
+    """The dry run of downloads (none needed when every file is on disk)."""
+    from ._output import request_view
+
+    return request_view(settings, requests)
+
+
 def _download_options(parser: CommandParser) -> None:
     _id_argument(parser)
     parser.add_argument(
@@ -282,6 +323,13 @@ JOB_COMMANDS = (
         "play a finished job (downloads it if needed)",
         _show_options,
         handle_show,
+    ),
+    Command(
+        "compare",
+        "%sora compare ID ID [ID …] [--labels A|B|…]",
+        "2 to 9 finished videos side by side, playing and seeking together",
+        _compare_options,
+        handle_compare,
     ),
     Command(
         "download",
