@@ -130,17 +130,19 @@ def test_teaching_lesson_compares_variations_and_minds_the_budget(
     # The baseline, then three variations side by side in one HBox of three players.
     assert len(players_in(cell(notebook, "%%sora --wait --as baseline"))) == 1
     assert text(cell(notebook, "variations = {")).count("'completed'") == 3
-    # the three side by side, as plain HTML that plays without a kernel: one column each,
-    # labelled, each a <video> of its own file beside the notebook
-    row = next(
+    # the three in one synchronized comparison, plain HTML that plays without a kernel: the
+    # subject shown once, each cell's own part highlighted, each a <video> of its own file
+    grid = next(
         o["data"]["text/html"]
-        for o in cell(notebook, "sw.side_by_side(").outputs
+        for o in cell(notebook, "sw.compare(").outputs
         if "text/html" in o.get("data", {})
     )
-    assert row.count('class="sora-side-column"') == 3 and row.count("<video") == 3
-    labels = re.findall(r'<div class="sora-side-label"[^>]*>([^<]*)</div>', row)
-    assert labels == ["camera: close-up, handheld", "lighting: golden hour", "motion: the pounce"]
-    for src in re.findall(r'<video[^>]* src="([^"]+)"', row):
+    assert grid.count('class="sora-compare-cell"') == 3 and grid.count("<video") == 3
+    common = re.search(r'class="sora-compare-common-text"[^>]*>([^<]*)<', grid)
+    assert common is not None and "a red fox trotting across a snowy meadow" in common.group(1)
+    marks = re.findall(r"<mark>([^<]*)</mark>", grid)
+    assert len(marks) == 3 and "close-up" in marks[0] and "golden-hour" in marks[1]
+    for src in re.findall(r'<video[^>]* src="([^"]+)"', grid):
         assert (path.parent / src).stat().st_size > 0
 
     # Cost awareness: the price list, the dry run's cost line, the spend so far, the refusal.
