@@ -78,8 +78,22 @@ class HistoryItem:
         details = " · ".join(
             x for x in (row.status, row.model or "", row.size or "", f"{row.seconds or '?'} s") if x
         )
+        self.select = w.Checkbox(
+            value=False,
+            description="compare",
+            indent=False,
+            disabled=row.status != JobStatus.COMPLETED,
+            tooltip="Tick 2 to 9 finished videos, then Compare: they play together",
+            layout=w.Layout(width="auto"),
+        )
+        """Ticked to take part in the gallery's Compare (finished videos only)."""
         self.root = w.VBox(
-            [picture, self.button, w.HTML(f'<div class="sora-count">{html.escape(details)}</div>')],
+            [
+                picture,
+                self.button,
+                w.HTML(f'<div class="sora-count">{html.escape(details)}</div>'),
+                self.select,
+            ],
             layout=w.Layout(width=f"{THUMBNAIL_PX + 8}px", margin="2px"),
         )
         """The item's widget: thumbnail, button, facts."""
@@ -138,16 +152,56 @@ class HistoryGallery(w.VBox):  # type: ignore[misc]
             "Refresh", "refresh", "Reload this provider's past jobs from the ledger"
         )
         self.refresh_button.on_click(lambda _b: self.load_later())
+        self.compare_button = button(
+            "Compare", "columns", "Play the ticked videos side by side, together (2 to 9)"
+        )
+        self.compare_button.disabled = True
+        self.compare_button.on_click(lambda _b: self.compare_selected())
+        self.compare_view = w.Output(layout=w.Layout(width="100%"))
+        """Where Compare shows its grid."""
         self.empty = w.HTML()
         self.grid = w.Box(layout=w.Layout(flex_flow="row wrap", width="100%"))
         super().__init__(
             [
-                w.HBox([self.heading, self.refresh_button], layout=w.Layout(align_items="center")),
+                w.HBox(
+                    [self.heading, self.refresh_button, self.compare_button],
+                    layout=w.Layout(align_items="center"),
+                ),
                 self.empty,
                 self.grid,
+                self.compare_view,
             ],
             layout=w.Layout(width="100%"),
         )
+
+    @property
+    def selected(self) -> list[HistoryItem]:
+        """The items ticked for Compare, in the gallery's order."""
+        return [item for item in self.items if item.select.value]
+
+    def _selection_changed(self, _change: Any = None) -> None:
+        count = len(self.selected)
+        self.compare_button.disabled = not 2 <= count <= 9
+        self.compare_button.description = f"Compare {count}" if count else "Compare"
+
+    def compare_selected(self) -> concurrent.futures.Future[Any]:
+        """Show the ticked videos in one synchronized grid under the gallery (downloading any
+        that are not on disk); the Future gives the grid's bundle. Errors are shown in the panel."""
+        rows = [item.row for item in self.selected]
+
+        def work() -> Any:
+            from ..compare import compare
+
+            settings = self._settings()
+            found = [jobs.find_job(row.id, settings) for row in rows]
+            for job in found:
+                jobs.download(job).result()
+            bundle = compare(*found)
+            self.compare_view.outputs = ()
+            self.compare_view.append_display_data(bundle)
+            return bundle
+
+        return spawn(work, lambda text: self._say(text, "error"))
 
     def load(self) -> list[HistoryItem]:
         """Read the ledger and rebuild the gallery (blocking: call it on a worker thread); returns
@@ -169,6 +223,9 @@ class HistoryGallery(w.VBox):  # type: ignore[misc]
             else:
                 stale, self.items = self.items, items
                 self.grid.children = tuple(item.root for item in items)
+                for item in items:
+                    item.select.observe(self._selection_changed, names="value")
+                self._selection_changed()
                 empty = "" if items else f"No jobs yet for {settings.provider}."
                 if cannot_list:  # where the gallery's jobs come from, when the provider can't say
                     empty = (

@@ -88,7 +88,12 @@ def test_panel_prompt_upload_submit_and_play(lab: LabPage, jupyter_server: Jupyt
     chooser.value.set_files(str(upload))
     width, height = preview_shown(page)
     assert width > 0 and height > 0
-    assert "sunset-sail.jpg 1600×1000 → sent as 1280×720 (cover)" in panel.text_content()
+    # the caption comes with the preview (a separate widget update: wait for it, as a user would)
+    page.wait_for_function(
+        f"() => document.querySelector('{PANEL}').textContent"
+        ".includes('sunset-sail.jpg 1600×1000 → sent as 1280×720 (cover)')",
+        timeout=15_000,
+    )
     page.wait_for_function(
         f"() => !document.querySelector('{PANEL}').textContent.includes('prompt is empty')",
         timeout=15_000,

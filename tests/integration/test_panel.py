@@ -444,7 +444,8 @@ def test_a_delete_done_elsewhere_shows_on_the_card(env: Path) -> None:
     assert same is card.job
     jobs.delete(same).result(30)
     wait_for(lambda: "deleted on the provider" in card.status.value)
-    assert card.deleted and card.delete_button.disabled and card.remix_button.disabled
+    # the card's buttons follow in the same refresh: wait for them as a user would see them
+    wait_for(lambda: card.deleted and card.delete_button.disabled and card.remix_button.disabled)
     wait_for(lambda: card.job.id not in {item.row.id for item in panel.history.items})
 
 

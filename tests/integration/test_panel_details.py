@@ -16,6 +16,7 @@ import ipywidgets as w
 import pytest
 
 from sora_widgets.config import resolve_settings
+from sora_widgets.emulator import EmulatorHandle
 from sora_widgets.panel._widgets import LABEL_WIDTH
 from sora_widgets.player import VideoPlayer
 
@@ -200,3 +201,37 @@ def test_a_card_says_why_it_waits(
     wait_for(lambda: second.player is not None)
     assert all("waiting" not in text for text in texts(second))
     panel.close()
+
+
+def test_the_history_compares_the_ticked_videos(emulator: EmulatorHandle, tmp_path: Path) -> None:
+    from sora_widgets.panel import SoraPanel
+
+    panel = SoraPanel(
+        settings=resolve_settings(
+            base_url=emulator.base_url,
+            api_key="sk-history-compare",
+            output_dir=tmp_path / "out",
+            ledger_path=tmp_path / "ledger.sqlite3",
+        ),
+        output_dir=tmp_path / "out",
+        prompt="a heron in reeds",
+        size="1280x720",
+    )
+    panel.wait_idle()
+    try:
+        panel.variants.value = 2
+        for card in panel.submit():
+            card.job.wait(60)
+        panel.refresh_history().result(30)
+        history = panel.history
+        assert history.compare_button.disabled  # nothing ticked yet
+        for item in history.items[:2]:
+            item.select.value = True
+        assert not history.compare_button.disabled
+        assert history.compare_button.description == "Compare 2"
+        bundle = history.compare_selected().result(60)
+        shown = history.compare_view.outputs[-1]["data"]["text/html"]
+        assert shown == bundle.data["text/html"]
+        assert shown.count("<video") == 2 and 'class="sora-compare-bar"' in shown
+    finally:
+        panel.close()
