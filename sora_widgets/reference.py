@@ -34,6 +34,7 @@ from PIL import Image, ImageColor, ImageDraw, ImageFilter, ImageFont
 
 from ._units import human_bytes
 from .api import ReferenceImageError, ValidationError, nominal_pixels, parse_size, read_size
+from .api._text import wrap_to_width
 
 if TYPE_CHECKING:
     from PIL import ImageCms
@@ -1226,24 +1227,7 @@ _LABEL_MIN_WIDTH = 132
 def _wrap(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: int) -> list[str]:
     """``text`` in lines no wider than ``width`` pixels: at spaces, inside a word only when the
     word alone is wider."""
-    lines: list[str] = []
-    line = ""
-    for word in text.split():
-        candidate = f"{line} {word}" if line else word
-        if font.getlength(candidate) <= width:
-            line = candidate
-            continue
-        if line:
-            lines.append(line)
-        line = ""
-        for char in word:
-            if line and font.getlength(line + char) > width:
-                lines.append(line)
-                line = ""
-            line += char
-    if line or not lines:
-        lines.append(line)
-    return lines
+    return wrap_to_width(text, font.getlength, width)
 
 
 def _checker(size: tuple[int, int]) -> Image.Image:

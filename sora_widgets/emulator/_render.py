@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..api._text import wrap_to_width
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -264,44 +266,11 @@ TEXT_FADE_FRAMES = 6
 """Text fades in over these frames after the first, which is always the plate."""
 
 
-def _fit_chars(word: str, font: Any, max_width: float) -> int:
-    """How many leading characters of ``word`` fit in ``max_width`` (at least one)."""
-    low, high = 1, len(word)
-    while low < high:
-        mid = (low + high + 1) // 2
-        if font.getlength(word[:mid]) <= max_width:
-            low = mid
-        else:
-            high = mid - 1
-    return low
-
-
 def _wrap(text: str, font: Any, max_width: float, max_lines: int) -> list[str]:
     """``text`` in lines no wider than ``max_width``; past ``max_lines`` the last ends in "…"."""
-    lines: list[str] = []
-    line = ""
-    for word in text.split():
-        candidate = f"{line} {word}" if line else word
-        if font.getlength(candidate) <= max_width:
-            line = candidate
-            continue
-        if line:
-            lines.append(line)
-        while font.getlength(word) > max_width:  # wider than a whole line: split it
-            cut = _fit_chars(word, font, max_width)
-            lines.append(word[:cut])
-            word = word[cut:]
-        line = word
-        if len(lines) > max_lines:
-            break  # a long prompt: the rest is never shown
-    if line:
-        lines.append(line)
-    if len(lines) > max_lines:
-        last = lines[max_lines - 1] + "…"
-        while len(last) > 1 and font.getlength(last) > max_width:
-            last = last[:-2].rstrip() + "…"
-        lines = [*lines[: max_lines - 1], last]
-    return lines
+    if not text.strip():
+        return []  # nothing to draw: no box
+    return wrap_to_width(text, font.getlength, max_width, max_lines)
 
 
 @dataclass(frozen=True)
