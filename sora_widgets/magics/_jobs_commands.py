@@ -162,6 +162,7 @@ def handle_compare(ctx: Context, args: argparse.Namespace) -> object:
     """2 to 9 finished jobs side by side, playing, seeking and looping together."""
     from .. import jobs
     from ..compare import compare
+    from ._output import request_view
 
     if not 2 <= len(args.idents) <= 9:
         raise UsageError(
@@ -174,18 +175,11 @@ def handle_compare(ctx: Context, args: argparse.Namespace) -> object:
         _check_finished(job)
     if args.dry_run:
         requests = [r for job in found for r in _content_requests(job, ("video", "thumbnail"))]
-        return request_view_for(settings, requests)
+        return request_view(settings, requests)
     for job in found:
         _outcome(jobs.download(job), "download")
     labels = args.labels.split("|") if args.labels else None
     return compare(*found, labels=labels)
-
-
-def request_view_for(settings: Settings, requests: list[str]) -> object:
-    """The dry run of downloads (none needed when every file is on disk)."""
-    from ._output import request_view
-
-    return request_view(settings, requests)
 
 
 def _download_options(parser: CommandParser) -> None:

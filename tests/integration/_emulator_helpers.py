@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import av
@@ -68,3 +71,30 @@ def png(width: int, height: int, colour: tuple[int, int, int] = (200, 40, 40)) -
     out = io.BytesIO()
     Image.new("RGB", (width, height), colour).save(out, format="PNG")
     return out.getvalue()
+
+
+@contextlib.contextmanager
+def magic_shell(
+    monkeypatch: Any, tmp_path: Path, *, base_url: str, key: str, profile: str | None = None
+) -> Iterator[Any]:
+    """An IPython shell with the extension loaded against ``base_url`` (env as a user sets it,
+    a private ledger, videos under ``tmp_path / "out"``); unloaded and its ``%config`` forgotten
+    afterwards (``%config`` values outlive the extension)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    monkeypatch.setenv("SORA_BASE_URL", base_url)
+    monkeypatch.setenv("SORA_API_KEY", key)
+    monkeypatch.setenv("SORA_WIDGETS_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("SORA_MAX_SPEND", raising=False)
+    if profile is None:
+        monkeypatch.delenv("SORA_PROFILE", raising=False)
+    else:
+        monkeypatch.setenv("SORA_PROFILE", profile)
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "sora_widgets")
+    ip.run_line_magic("config", f"SoraMagics.output_dir = {str(tmp_path / 'out')!r}")
+    try:
+        yield ip
+    finally:
+        ip.run_line_magic("unload_ext", "sora_widgets")
+        ip.config.pop("SoraMagics", None)

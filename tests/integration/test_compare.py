@@ -123,17 +123,13 @@ def test_the_magic_compares_jobs_by_id(
     emulator: EmulatorHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from IPython.core.error import UsageError
-    from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
 
-    monkeypatch.setenv("SORA_BASE_URL", emulator.base_url)
-    monkeypatch.setenv("SORA_API_KEY", "sk-compare-magic")
-    monkeypatch.setenv("SORA_WIDGETS_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("SORA_PROFILE", raising=False)
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("load_ext", "sora_widgets")
-    ip.run_line_magic("config", f"SoraMagics.output_dir = {str(tmp_path / 'out')!r}")
-    try:
+    from ._emulator_helpers import magic_shell
+
+    with magic_shell(
+        monkeypatch, tmp_path, base_url=emulator.base_url, key="sk-compare-magic"
+    ) as ip:
         with capture_output():
             ip.run_cell_magic("sora", "-s 1280x720 -n 2 --wait --as pair", "A heron in reeds\n")
         a, b = ip.user_ns["pair"]
@@ -143,6 +139,3 @@ def test_the_magic_compares_jobs_by_id(
             ip.run_line_magic("sora", f"compare {a.id} {b.id[:14]} --labels 'take 1|take 2'")
         shown = cap.outputs[-1].data["text/html"]
         assert shown.count("<video") == 2 and "take 1" in shown and "take 2" in shown
-    finally:
-        ip.run_line_magic("unload_ext", "sora_widgets")
-        ip.config.pop("SoraMagics", None)

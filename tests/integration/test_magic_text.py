@@ -22,6 +22,8 @@ from PIL import Image
 
 from sora_widgets.emulator import EmulatorHandle
 
+from ._emulator_helpers import magic_shell
+
 KEY = "sk-magic-text-0123456789"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -42,13 +44,8 @@ def _close(ip: InteractiveShell) -> None:
 def shell(
     emulator: EmulatorHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[InteractiveShell]:
-    monkeypatch.setenv("SORA_BASE_URL", emulator.base_url)
-    monkeypatch.setenv("SORA_API_KEY", KEY)
-    monkeypatch.setenv("SORA_WIDGETS_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("SORA_PROFILE", raising=False)
-    ip = _shell(tmp_path)
-    yield ip
-    _close(ip)
+    with magic_shell(monkeypatch, tmp_path, base_url=emulator.base_url, key=KEY) as ip:
+        yield ip
 
 
 @pytest.fixture

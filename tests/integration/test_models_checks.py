@@ -24,7 +24,7 @@ from sora_widgets.jobs import JobStatus, generate
 from sora_widgets.panel import SoraPanel
 
 from ..conftest import EmulatorFactory
-from ._emulator_helpers import decode_video
+from ._emulator_helpers import decode_video, magic_shell
 
 KEY = "sk-models"
 
@@ -146,17 +146,8 @@ def test_a_veo_reference_is_fitted_to_the_ratio_on_the_extended_emulator(
 def shell(
     emulator: EmulatorHandle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[InteractiveShell]:
-    monkeypatch.setenv("SORA_BASE_URL", emulator.base_url)
-    monkeypatch.setenv("SORA_API_KEY", KEY)
-    monkeypatch.setenv("SORA_WIDGETS_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("SORA_PROFILE", raising=False)
-    monkeypatch.delenv("SORA_MAX_SPEND", raising=False)
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("load_ext", "sora_widgets")
-    ip.run_line_magic("config", f"SoraMagics.output_dir = {str(tmp_path / 'out')!r}")
-    yield ip
-    ip.run_line_magic("unload_ext", "sora_widgets")
-    ip.config.pop("SoraMagics", None)
+    with magic_shell(monkeypatch, tmp_path, base_url=emulator.base_url, key=KEY) as ip:
+        yield ip
     for name in ("house-model", "file-model"):
         unregister_model(name)
 

@@ -24,6 +24,7 @@ from sora_widgets.jobs import Shot, parse_storyboard, plan_storyboard, storyboar
 from sora_widgets.media import last_frame
 
 from ..conftest import EmulatorFactory
+from ._emulator_helpers import magic_shell
 
 KEY = "sk-storyboard"
 MODEL = "dashscope/wan3.0-video"  # small sizes and 2 s shots keep the renders quick
@@ -133,17 +134,10 @@ def shell(
     emulator_factory: EmulatorFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[InteractiveShell]:
     emulator = emulator_factory(profile="extended")
-    monkeypatch.setenv("SORA_BASE_URL", emulator.base_url)
-    monkeypatch.setenv("SORA_API_KEY", KEY)
-    monkeypatch.setenv("SORA_PROFILE", "emulator")
-    monkeypatch.setenv("SORA_WIDGETS_HOME", str(tmp_path / "home"))
-    monkeypatch.delenv("SORA_MAX_SPEND", raising=False)
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("load_ext", "sora_widgets")
-    ip.run_line_magic("config", f"SoraMagics.output_dir = {str(tmp_path / 'out')!r}")
-    yield ip
-    ip.run_line_magic("unload_ext", "sora_widgets")
-    ip.config.pop("SoraMagics", None)
+    with magic_shell(
+        monkeypatch, tmp_path, base_url=emulator.base_url, key=KEY, profile="emulator"
+    ) as ip:
+        yield ip
 
 
 SCENE = "A fox wakes in its den\n---\nseconds: 3\nThe fox trots out\n---\nThe fox leaps\n"
