@@ -290,14 +290,19 @@ class LabPage:
         self.page.goto(url)
         self.wait_kernel_idle(timeout=timeout)
 
-    def reload(self, *, timeout: float = 60.0) -> None:
-        """Load the page again (a fresh front end; the notebook is read from disk)."""
+    def reload(self, *, timeout: float = 90.0) -> None:
+        """Load the page again (a fresh front end; the notebook is read from disk).
+
+        Returns once the page's new kernel is idle: the widget manager restores saved widgets
+        only after the session is ready, and a kernel can take many seconds to start on a busy
+        machine."""
         self.page.reload()
         self.page.wait_for_function(
             "(path) => !!window.__soraPanel(path) && window.__soraPanel(path).context.isReady",
             arg=self.path,
             timeout=timeout * 1000,
         )
+        self.wait_kernel_idle(timeout=timeout)
 
     def command(self, name: str, args: Mapping[str, Any] | None = None) -> Any:
         """Execute a Lab command (``notebook:run-all-cells``, ``docmanager:save`` …)."""
