@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-__all__ = ["JoinError", "JoinResult", "join_clips"]
+__all__ = ["JoinError", "JoinResult", "chapter_clip", "join_clips"]
 
 VIDEO_PRESET = "veryfast"
 """x264 preset when re-encoding."""
@@ -138,6 +138,44 @@ def join_clips(
         if os.path.exists(tmp):
             os.unlink(tmp)
     return JoinResult(target, method, duration, chapters, why)
+
+
+def chapter_clip(
+    clip: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    ends: Sequence[float],
+    titles: Sequence[str] | None = None,
+) -> JoinResult:
+    """Copy one video into the MP4 ``out`` (stream copy) with a chapter ending at each of
+    ``ends`` seconds: a video that already holds every shot (a storyboard made of extensions,
+    each one the whole scene so far). The last chapter ends where the video does.
+
+    Raises `JoinError` for a missing file, one that is not a video, or ``ends`` that do not rise.
+    """
+    if not ends:
+        raise JoinError("no chapters to mark")
+    names = list(titles) if titles is not None else [f"Shot {i + 1}" for i in range(len(ends))]
+    if len(names) != len(ends):
+        raise JoinError(f"{len(names)} titles for {len(ends)} chapters")
+    probed = _probe(1, Path(os.fspath(clip)))
+    marks = [Fraction(end).limit_denominator(1000) for end in ends[:-1]] + [probed.seconds]
+    lengths = [b - a for a, b in zip([Fraction(0), *marks[:-1]], marks, strict=True)]
+    if any(length <= 0 for length in lengths):
+        raise JoinError(f"chapter ends {list(ends)} must rise within the video's {probed.seconds}s")
+    target = Path(os.fspath(out))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".part.mp4")
+    os.close(fd)
+    try:
+        _copy([probed], tmp, names, lengths)
+        duration, chapters = _verify(tmp, names)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return JoinResult(target, "copy", duration, chapters)
 
 
 # -- looking at the clips ---------------------------------------------------------------------
@@ -277,7 +315,10 @@ def _chapters(lengths: list[Fraction], names: list[str]) -> list[Any]:
 # -- stream copy --------------------------------------------------------------------------------
 
 
-def _copy(clips: list[_Clip], tmp: str, names: list[str]) -> None:
+def _copy(
+    clips: list[_Clip], tmp: str, names: list[str], lengths: list[Fraction] | None = None
+) -> None:
+    """Copy the clips' packets one after another; a chapter a clip, or of ``lengths``."""
     import av
 
     with av.open(tmp, "w", format="mp4", options={"movflags": "+faststart"}) as output:
@@ -288,7 +329,7 @@ def _copy(clips: list[_Clip], tmp: str, names: list[str]) -> None:
                 if template.streams.audio
                 else None
             )
-        output.set_chapters(_chapters([c.seconds for c in clips], names))
+        output.set_chapters(_chapters(lengths or [c.seconds for c in clips], names))
         last_dts: dict[str, int] = {}
         offset = Fraction(0)  # where this clip starts in the joined file, seconds
         for k, clip in enumerate(clips):

@@ -9,6 +9,7 @@ Never stores a key: the provider is its base URL with any credentials removed.
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import sqlite3
 import sys
@@ -24,9 +25,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .status import JobStatus
 
-__all__ = ["Ledger", "LedgerRow", "default_ledger_path", "provider_key"]
+__all__ = ["BoardRow", "Ledger", "LedgerRow", "default_ledger_path", "provider_key"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -71,7 +72,34 @@ _MIGRATIONS: dict[int, str] = {
         );
         ALTER TABLE jobs ADD COLUMN cost_source TEXT;
     """,
+    4: """
+        CREATE TABLE boards (
+            id TEXT PRIMARY KEY,
+            provider TEXT NOT NULL,
+            profile TEXT,
+            model TEXT,
+            size TEXT,
+            continuity TEXT NOT NULL,
+            shots_json TEXT NOT NULL,
+            reference_sha256 TEXT,
+            status TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            cost REAL,
+            video_path TEXT,
+            chapters_json TEXT,
+            join_method TEXT,
+            error_message TEXT
+        );
+        CREATE INDEX boards_provider_created ON boards (provider, created_at);
+        ALTER TABLE jobs ADD COLUMN board_id TEXT;
+        ALTER TABLE jobs ADD COLUMN shot INTEGER;
+        CREATE INDEX jobs_board ON jobs (board_id, shot);
+    """,
 }
+
+BOARD_STATUSES = ("making", "joined", "failed")
+"""A board is ``making`` until its shots are joined (``joined``) or one failed for good."""
 
 #: Statuses after which a job needs no more following.
 FINISHED = tuple(status.value for status in JobStatus if status.final)
@@ -129,6 +157,10 @@ class LedgerRow:
     extra_json: str | None
     cost_source: str | None = None
     """``gateway`` when the cost is the gateway's own figure, else None (the kit's estimate)."""
+    board_id: str | None = None
+    """The storyboard this job is a shot of (see `BoardRow`), else None."""
+    shot: int | None = None
+    """Its shot number on that board, from 1 (a retried shot has several jobs)."""
 
     @property
     def pending(self) -> bool:
@@ -143,6 +175,55 @@ class LedgerRow:
 
 _COLUMNS = tuple(f.name for f in fields(LedgerRow))
 _UPDATABLE = frozenset(_COLUMNS) - {"id", "provider", "created_at"}
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """One storyboard as the ledger remembers it; its shots are jobs rows with its ``board_id``.
+
+    ``shots_json`` holds the shots as written (``[{"prompt": …, "seconds": …}]``),
+    ``chapters_json`` the joined video's chapters (``[[start, end, title]]``)."""
+
+    id: str
+    provider: str
+    profile: str | None
+    model: str | None
+    size: str | None
+    continuity: str
+    """``frame`` (each shot from the last frame before), ``extend`` or ``independent``."""
+    shots_json: str
+    reference_sha256: str | None
+    status: str
+    created_at: float
+    updated_at: float
+    cost: float | None
+    video_path: str | None
+    chapters_json: str | None
+    join_method: str | None
+    error_message: str | None
+
+    @property
+    def shots(self) -> list[dict[str, Any]]:
+        """The shots as written: ``{"prompt": …, "seconds": … or None}`` each."""
+        value = json.loads(self.shots_json)
+        return list(value) if isinstance(value, list) else []
+
+    @property
+    def chapters(self) -> list[tuple[float, float, str]]:
+        """The joined video's chapters (start and end in seconds, title); empty until joined."""
+        value = json.loads(self.chapters_json or "[]")
+        return [(float(a), float(b), str(t)) for a, b, t in value]
+
+    @property
+    def finished(self) -> bool:
+        """True once joined, or failed for good."""
+        return self.status != "making"
+
+
+_BOARD_COLUMNS = tuple(f.name for f in fields(BoardRow))
+_BOARD_UPDATABLE = frozenset(
+    {"status", "cost", "video_path", "chapters_json", "join_method", "error_message"}
+)
 
 
 class Ledger:
@@ -263,15 +344,19 @@ class Ledger:
         reference_sha256: str | None = None,
         cost: float | None = None,
         remixed_from: str | None = None,
+        board_id: str | None = None,
+        shot: int | None = None,
     ) -> str:
-        """Record a create about to be sent; returns its placeholder id (``pending:…``)."""
+        """Record a create about to be sent; returns its placeholder id (``pending:…``).
+
+        ``board_id`` and ``shot`` tag a storyboard's shot (`record_board`)."""
         now = time.time()
         placeholder = f"pending:{uuid.uuid4().hex}"
         with self._transaction() as conn:
             conn.execute(
                 "INSERT INTO jobs (id, provider, profile, model, size, seconds, prompt, "
-                "reference_sha256, status, progress, created_at, updated_at, cost, remixed_from) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'submitting', 0, ?, ?, ?, ?)",
+                "reference_sha256, status, progress, created_at, updated_at, cost, remixed_from, "
+                "board_id, shot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'submitting', 0, ?, ?, ?, ?, ?, ?)",
                 (
                     placeholder,
                     provider_key(provider),
@@ -285,6 +370,8 @@ class Ledger:
                     now,
                     cost,
                     remixed_from,
+                    board_id,
+                    shot,
                 ),
             )
         return placeholder
@@ -367,15 +454,18 @@ class Ledger:
         rows = self._select("WHERE id LIKE ? ESCAPE '\\'", (_like_prefix(prefix),), "LIMIT 2")
         return rows[0] if len(rows) == 1 else None
 
-    def recent(self, limit: int = 20, *, provider: str | None = None) -> list[LedgerRow]:
-        """The newest jobs first, optionally of one provider."""
-        if provider is None:
-            return self._select(tail="ORDER BY created_at DESC LIMIT ?", params=(limit,))
-        return self._select(
-            "WHERE provider = ?",
-            (provider_key(provider), limit),
-            "ORDER BY created_at DESC LIMIT ?",
-        )
+    def recent(
+        self, limit: int = 20, *, provider: str | None = None, standalone: bool = False
+    ) -> list[LedgerRow]:
+        """The newest jobs first, optionally of one provider; ``standalone`` leaves out the
+        storyboards' shots (`recent_boards` has the boards)."""
+        where = ["board_id IS NULL"] if standalone else []
+        params: list[Any] = []
+        if provider is not None:
+            where.append("provider = ?")
+            params.append(provider_key(provider))
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        return self._select(clause, (*params, limit), "ORDER BY created_at DESC LIMIT ?")
 
     def unfinished(self, *, provider: str | None = None) -> list[LedgerRow]:
         """Jobs that still need following (oldest first), optionally of one provider."""
@@ -405,6 +495,104 @@ class Ledger:
         with self._lock:
             row = self._conn.execute(sql, params).fetchone()
         return float(row[0] or 0.0)
+
+    # -- storyboards -------------------------------------------------------------------------
+
+    def record_board(
+        self,
+        *,
+        provider: str,
+        profile: str | None,
+        model: str | None,
+        size: str | None,
+        continuity: str,
+        shots: Sequence[Mapping[str, Any]],
+        reference_sha256: str | None = None,
+        cost: float | None = None,
+    ) -> str:
+        """Record a storyboard about to be made (before any of its shots is sent); its id
+        (``board_`` and 24 hex digits)."""
+        now = time.time()
+        board_id = f"board_{uuid.uuid4().hex[:24]}"
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO boards (id, provider, profile, model, size, continuity, shots_json, "
+                "reference_sha256, status, created_at, updated_at, cost) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'making', ?, ?, ?)",
+                (
+                    board_id,
+                    provider_key(provider),
+                    profile,
+                    model,
+                    size,
+                    continuity,
+                    json.dumps([dict(shot) for shot in shots]),
+                    reference_sha256,
+                    now,
+                    now,
+                    cost,
+                ),
+            )
+        return board_id
+
+    def update_board(self, board_id: str, **values: Any) -> None:
+        """Change a board's status, cost, joined video, chapters, join method or error."""
+        unknown = set(values) - _BOARD_UPDATABLE
+        if unknown:
+            raise ValueError(f"unknown board columns: {sorted(unknown)}")
+        if "chapters_json" in values and not isinstance(values["chapters_json"], (str, type(None))):
+            values["chapters_json"] = json.dumps([list(c) for c in values["chapters_json"]])
+        values["updated_at"] = time.time()
+        assignments = ", ".join(f"{name} = ?" for name in values)
+        with self._transaction() as conn:
+            conn.execute(
+                f"UPDATE boards SET {assignments} WHERE id = ?", (*values.values(), board_id)
+            )
+
+    def _boards(
+        self, where: str = "", params: Sequence[Any] = (), tail: str = ""
+    ) -> list[BoardRow]:
+        sql = f"SELECT {', '.join(_BOARD_COLUMNS)} FROM boards {where} {tail}"
+        with self._lock:
+            rows = self._conn.execute(sql, tuple(params)).fetchall()
+        return [BoardRow(**dict(row)) for row in rows]
+
+    def get_board(self, board_id: str) -> BoardRow | None:
+        """One board by id, or None."""
+        rows = self._boards("WHERE id = ?", (board_id,))
+        return rows[0] if rows else None
+
+    def find_board(self, prefix: str) -> BoardRow | None:
+        """A board by id or unique id prefix, or None."""
+        exact = self.get_board(prefix)
+        if exact is not None:
+            return exact
+        rows = self._boards("WHERE id LIKE ? ESCAPE '\\'", (_like_prefix(prefix),), "LIMIT 2")
+        return rows[0] if len(rows) == 1 else None
+
+    def recent_boards(self, limit: int = 20, *, provider: str | None = None) -> list[BoardRow]:
+        """The newest boards first, optionally of one provider."""
+        if provider is None:
+            return self._boards(tail="ORDER BY created_at DESC LIMIT ?", params=(limit,))
+        return self._boards(
+            "WHERE provider = ?",
+            (provider_key(provider), limit),
+            "ORDER BY created_at DESC LIMIT ?",
+        )
+
+    def unfinished_boards(self, *, provider: str | None = None) -> list[BoardRow]:
+        """Boards still being made (oldest first), optionally of one provider."""
+        if provider is None:
+            return self._boards("WHERE status = 'making'", (), "ORDER BY created_at")
+        return self._boards(
+            "WHERE status = 'making' AND provider = ?",
+            (provider_key(provider),),
+            "ORDER BY created_at",
+        )
+
+    def board_jobs(self, board_id: str) -> list[LedgerRow]:
+        """Every job made for a board's shots, by shot, oldest attempt first."""
+        return self._select("WHERE board_id = ?", (board_id,), "ORDER BY shot, created_at")
 
     # -- capabilities ------------------------------------------------------------------------
 

@@ -474,6 +474,7 @@ def _start_job(
     seconds: str,
     reference: bytes | None = None,
     source_video: str | None = None,
+    continues: bool = False,
     remixed_from: str | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Job:
@@ -514,6 +515,7 @@ def _start_job(
             model=model,
             reference=reference,
             source_video=source_video,
+            continues=continues,
             watermark=bool(extra.get("watermark")),
             audio=getattr(state.profile.offered_spec(model), "audio", None) is not False,
         )
@@ -967,6 +969,7 @@ async def extend_video(request: Request, state: EmulatorState, call: Call) -> Re
         size=size,
         seconds=str(int(length) + int(seconds)),
         source_video=probe.path,
+        continues=True,
     )
     return _video(job, state)
 
@@ -1069,7 +1072,11 @@ def create_app(settings: EmulatorSettings | None = None) -> Starlette:
         route("/v1/videos", "create", create_video, "POST"),
         route("/v1/videos", "list", list_videos, "GET"),
         route("/v1/videos/edits", "edits", edit_video, "POST"),
-        route("/v1/videos/extensions", "extensions", extend_video, "POST"),
+        (
+            Route("/v1/videos/extensions", _method_not_allowed, methods=["POST"])
+            if "no-extensions" in state.gateway
+            else route("/v1/videos/extensions", "extensions", extend_video, "POST")
+        ),
         route("/v1/videos/characters", "characters", create_character, "POST"),
         route("/v1/videos/characters/{character_id}", "characters", get_character, "GET"),
         route("/v1/videos/{video_id}", "retrieve", retrieve_video, "GET"),

@@ -12,6 +12,7 @@ and fade in from the second frame. Heavy imports happen inside functions.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -56,7 +57,10 @@ class RenderSpec:
     reference: bytes | None = None
     """An encoded image (JPEG, PNG or WebP) that becomes the first frame."""
     source_video: str | None = None
-    """Path of an MP4 whose first frame becomes the first frame (remix, edit, extension)."""
+    """Path of an MP4 whose first frame becomes the first frame (remix, edit)."""
+    continues: bool = False
+    """An extension: ``source_video``'s frames come first, as they are, and the new part starts
+    from its last frame (so the join is seamless)."""
     watermark: bool = False
     audio: bool = True
     """False for a model that makes no sound (the catalogue's ``audio = false``): no audio track."""
@@ -77,6 +81,7 @@ class RenderSpec:
             **({} if self.audio else {"silent": True}),
             "preset": self.preset,
             "src": self.source_video and os.path.basename(self.source_video),
+            **({"continues": True} if self.continues else {}),
         }
         digest.update(json.dumps(meta, sort_keys=True).encode())
         if self.reference is not None:
@@ -532,26 +537,52 @@ def _frames(spec: RenderSpec) -> Any:
     planes = [buffer[:height], uv[0], uv[1]]
     bar_h = max(2, height // 180)
 
+    start = 0  # frames already given (an extension's source)
     reference = _reference_image(spec)
     if reference is not None:
         place = _zoom(spec, reference, planes, rng)
+    elif spec.continues and spec.source_video is not None:
+        last = None
+        for yuv in _source_frames(spec.source_video, width, height, count - FPS):
+            yield start, yuv
+            last, start = yuv, start + 1
+        if last is None:
+            raise ValueError(f"no video frame in {spec.source_video}")
+        rest = dataclasses.replace(spec, seconds=max(1, (count - start) // FPS))
+        last_uv = last[height:].reshape(2, height // 2, width // 2)
+        place = _regrade(rest, (last[:height], last_uv[0], last_uv[1]), planes, rng)
     elif spec.source_video is not None:
         place = _regrade(spec, _source_plate(spec, spec.source_video), planes, rng)
     else:
         place = _pan(spec, planes, rng)
 
-    for i in range(count):
-        place(i)
-        if i == 0:
-            yield i, buffer  # the plate, untouched
+    for i in range(start, count):
+        j = i - start  # the frame's number in the new part
+        place(j)
+        if j == 0:
+            yield i, buffer  # the plate (an extension: the source's last frame), untouched
             continue
         work = buffer.copy()
-        strength = min(1.0, i / TEXT_FADE_FRAMES)
+        strength = min(1.0, j / TEXT_FADE_FRAMES)
         for overlay in overlays:
             _blend(work, overlay, strength, width)
         filled = int(width * (i + 1) / count)
         work[height - bar_h : height, :filled] = 200
         yield i, work
+
+
+def _source_frames(path: str, width: int, height: int, limit: int) -> Any:
+    """Up to ``limit`` frames of the video at ``path`` as yuv420p arrays of ``width`` x
+    ``height`` (scaled when the video's size differs)."""
+    import av
+
+    with av.open(path) as container:
+        for n, frame in enumerate(container.decode(video=0)):
+            if n >= limit:
+                return
+            if (frame.width, frame.height, frame.format.name) != (width, height, "yuv420p"):
+                frame = frame.reformat(width=width, height=height, format="yuv420p")
+            yield frame.to_ndarray(format="yuv420p")
 
 
 def _audio(spec: RenderSpec) -> npt.NDArray[Any]:

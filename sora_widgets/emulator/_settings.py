@@ -39,6 +39,7 @@ PROFILE_NAMES = ("openai", "relay", "extended")
 GATEWAY_BEHAVIOURS: dict[str, str] = {
     "no-list": "GET /videos answers 400 'LLM Provider NOT provided' in LiteLLM's error shape",
     "no-delete": "DELETE /videos/{id} answers 405 Method Not Allowed (no such route)",
+    "no-extensions": "POST /videos/extensions answers 405 Method Not Allowed (no such route)",
     "ignore-variants": "content ignores ?variant= and always sends the MP4",
     "ignore-range": "content ignores Range: 200 with the whole body",
     "long-ids": "ids are LiteLLM's: 'video_' + base64 of provider, model, id and deployment",

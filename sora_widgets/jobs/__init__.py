@@ -46,15 +46,21 @@ from ._plan import (
 )
 from ._runner import Clock, Runner
 from ._storyboard import (
+    CONTINUITIES,
     MAX_SHOTS,
     Shot,
     Storyboard,
+    board_from_row,
+    find_board,
+    get_board,
     parse_storyboard,
     plan_storyboard,
+    resume_boards,
     storyboard,
 )
 
 __all__ = [
+    "CONTINUITIES",
     "MAX_SHOTS",
     "MAX_VARIANTS",
     "VARIANT_FILES",
@@ -69,14 +75,17 @@ __all__ = [
     "Runner",
     "Shot",
     "Storyboard",
+    "board_from_row",
     "capability",
     "capability_reason",
     "check_budget",
     "delete",
     "download",
+    "find_board",
     "find_job",
     "generate",
     "generate_many",
+    "get_board",
     "job_from_row",
     "last_frame",
     "ledger_for",
@@ -92,6 +101,7 @@ __all__ = [
     "refresh",
     "remix",
     "resume",
+    "resume_boards",
     "retry",
     "spent",
     "storyboard",

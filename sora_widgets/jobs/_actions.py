@@ -52,6 +52,8 @@ def job_from_row(row: LedgerRow, settings: Settings) -> Job:
         seconds=row.seconds,
         remix_of=row.remixed_from,
         reference_sha256=row.reference_sha256,
+        board=row.board_id,
+        shot=row.shot,
     )
     job = Job(request, settings)
     job.id = row.id

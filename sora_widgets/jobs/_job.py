@@ -45,6 +45,12 @@ class GenerationRequest:
     extra: dict[str, Any] = field(default_factory=dict)
     remix_of: str | None = None
     """Remix this completed video instead of creating from scratch."""
+    extend_of: str | None = None
+    """Continue this completed video by ``seconds`` (``POST /videos/extensions``) instead."""
+    board: str | None = None
+    """The storyboard this job is a shot of (kept in the ledger, never sent)."""
+    shot: int | None = None
+    """Its shot number on that board, from 1."""
     reference_sha256: str | None = None
     """The reference's hash (kept when its bytes are released)."""
     validate: bool = True

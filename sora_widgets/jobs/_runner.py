@@ -354,6 +354,8 @@ class Runner:
                 reference_sha256=job.request.reference_sha256,
                 cost=job.cost,
                 remixed_from=job.request.remix_of,
+                board_id=job.request.board,
+                shot=job.request.shot,
             )
             video = await self._create(job)
             self.write(ledger, "record", placeholder, video.to_dict())
@@ -399,6 +401,13 @@ class Runner:
             try:
                 if request.remix_of:
                     return await client.remix(request.remix_of, prompt=request.prompt)
+                if request.extend_of:
+                    return await client.extend(
+                        prompt=request.prompt,
+                        seconds=job.seconds,
+                        video=request.extend_of,
+                        extra_body=request.extra or None,
+                    )
                 return await client.create(
                     prompt=request.prompt,
                     model=job.model,

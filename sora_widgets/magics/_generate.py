@@ -101,6 +101,12 @@ def _options(parser: CommandParser) -> None:
         help="with --storyboard: make the shots at once, not each from the one before",
     )
     parser.add_argument(
+        "--extend",
+        action="store_true",
+        help="with --storyboard: each shot extends the one before (where the provider and model "
+        "have extensions); its seconds are what it adds",
+    )
+    parser.add_argument(
         "--no-validate",
         action="store_true",
         help="skip the model's checks and send exactly what was asked",
@@ -177,9 +183,15 @@ def handle_generate(ctx: Context, args: argparse.Namespace) -> object:
     from ..display import format_cost
 
     name = ctx.check_name(args)
-    if args.storyboard or args.independent:
+    if args.storyboard or args.independent or args.extend:
         if not args.storyboard:
-            raise UsageError("--independent goes with --storyboard")
+            flag = "--independent" if args.independent else "--extend"
+            raise UsageError(f"{flag} goes with --storyboard")
+        if args.independent and args.extend:
+            raise UsageError(
+                "--independent and --extend do not go together: a shot either extends the one "
+                "before or is made on its own"
+            )
         from ._storyboard import handle_storyboard
 
         return handle_storyboard(ctx, args, _reference(args.reference, ctx.namespace))

@@ -8,7 +8,8 @@ import itertools
 import re
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from IPython.core.error import UsageError
 
@@ -16,7 +17,7 @@ from ._options import Command, CommandParser, add_dry_run, add_settings
 
 if TYPE_CHECKING:
     from ..api import GatewayPrice, ModelSpec
-    from ..ledger import LedgerRow
+    from ..ledger import Ledger
     from ._context import Context
 
 __all__ = ["INFO_COMMANDS"]
@@ -54,7 +55,71 @@ _LONG_ID = "white-space:normal;word-break:break-all;min-width:16em"
 """A gateway's 280-character id wraps in its cell (an OpenAI id, 54 characters, stays whole)."""
 
 
-def _short_ids(ids: list[str], find: Callable[[str], LedgerRow | None]) -> dict[str, str]:
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One row of ``%sora list``: a job, or a storyboard (its shots in one row)."""
+
+    id: str
+    status: str
+    model: str
+    size: str
+    seconds: str
+    cost: float | None
+    created_at: float
+    prompt: str
+
+
+def _entries(ledger: Ledger, provider: str, count: int) -> list[_Entry]:
+    """The newest ``count`` jobs and boards, newest first; a board's shots are in its row."""
+    entries = [
+        _Entry(
+            row.id,
+            row.status if row.finished else f"{row.status} {row.progress}%",
+            row.model or "",
+            row.size or "",
+            row.seconds or "",
+            row.cost,
+            row.created_at,
+            row.prompt or "",
+        )
+        for row in ledger.recent(count, provider=provider, standalone=True)
+    ]
+    for board in ledger.recent_boards(count, provider=provider):
+        shots = board.shots
+        made = ledger.board_jobs(board.id)
+        done = {r.shot for r in made if r.status == "completed"}
+        status = board.status
+        if status == "making":
+            status = f"making {len(done)}/{len(shots)}"
+        costs = [r.cost for r in made if not r.pending]
+        spent = None if any(c is None for c in costs) else sum(c or 0.0 for c in costs)
+        seconds = [str(s.get("seconds") or "") for s in shots]
+        first = [r for r in made if r.shot == 1]
+        default = first[0].seconds if first else ""
+        total = sum(int(x or default or 0) for x in seconds if (x or default or "").isdigit())
+        lines = [str(s.get("prompt", "")).splitlines()[0] for s in shots if s.get("prompt")]
+        entries.append(
+            _Entry(
+                board.id,
+                status,
+                board.model or "",
+                board.size or "",
+                str(total) if total else "",
+                spent if made else board.cost,
+                board.created_at,
+                f"storyboard, {len(shots)} shots: " + " / ".join(lines),
+            )
+        )
+    entries.sort(key=lambda e: e.created_at, reverse=True)
+    return entries[:count]
+
+
+def _short_ids(ids: list[str], find: Callable[[str], _HasId | None]) -> dict[str, str]:
     """The shortest prefix of each id that ``find`` (the ledger's lookup, which ``%sora status``
     uses) resolves to that very job, and no shorter than its kind plus `_ID_FLOOR` characters.
 
@@ -127,7 +192,7 @@ def _list_text(
 def _list_html(
     head: tuple[str, ...],
     table: list[tuple[str, ...]],
-    rows: list[LedgerRow],
+    rows: list[_Entry],
     *,
     long: bool,
 ) -> str:
@@ -178,21 +243,31 @@ def handle_list(ctx: Context, args: argparse.Namespace) -> object:
         count = int(args.count)
     settings = ctx.settings(args)
     ledger = ledger_for(settings)
-    rows = ledger.recent(count, provider=settings.provider)
+    rows = _entries(ledger, settings.provider, count)
     if not rows:
         return Lines(f"No jobs yet for {settings.provider}.")
     long = bool(args.long)
-    ids = {r.id: r.id for r in rows} if long else _short_ids([r.id for r in rows], ledger.find)
+
+    def find(prefix: str) -> _HasId | None:
+        return ledger.find(prefix) or ledger.find_board(prefix)
+
+    ids = {r.id: r.id for r in rows} if long else _short_ids([r.id for r in rows], find)
     simulated = settings.profile.billing == "simulated"
     cost_head = "simulated cost" if simulated else "cost"
     head = ("id", "status", "model", "size", "s", cost_head, "created")
     table: list[tuple[str, ...]] = []
     for row in rows:
-        status = row.status if row.finished else f"{row.status} {row.progress}%"
         cost = "unknown" if row.cost is None else f"${row.cost:,.2f}"
-        model, size, seconds = row.model or "", row.size or "", row.seconds or ""
         table.append(
-            (ids[row.id], status, model, size, seconds, cost, _when(row.created_at, long=long))
+            (
+                ids[row.id],
+                row.status,
+                row.model,
+                row.size,
+                row.seconds,
+                cost,
+                _when(row.created_at, long=long),
+            )
         )
     prompts = [row.prompt or "" for row in rows]
     if not long:  # the prompt takes the room the other columns leave, within limits

@@ -81,6 +81,10 @@ def handle_status(ctx: Context, args: argparse.Namespace) -> object:
     from .. import jobs
     from ..display import status_card
 
+    if _is_board(ctx, args):
+        from ._storyboard import board_card
+
+        return board_card(jobs.get_board(args.ident, ctx.settings(args)))
     job, settings = _find(ctx, args, "%sora status ID")
     if args.dry_run:
         requests = [f"GET /videos/{job.id}"] if _created(job) else []
@@ -138,6 +142,16 @@ def handle_show(ctx: Context, args: argparse.Namespace) -> object:
     from .. import jobs
     from ..jobs import VARIANT_FILES
 
+    if _is_board(ctx, args):
+        from ._storyboard import board_card
+
+        board = jobs.get_board(args.ident, ctx.settings(args))
+        if board.video is None:
+            raise UsageError(
+                f"storyboard {board.id} is not joined yet ({board.status}): %sora status "
+                f"{board.id} shows its shots; %sora resume {board.id} finishes it"
+            )
+        return board_card(board)
     job, settings = _find(ctx, args, "%sora show ID")
     _check_finished(job)
     if args.dry_run:
@@ -278,29 +292,90 @@ def handle_remix(ctx: Context, args: argparse.Namespace) -> object:
 
 
 def _resume_options(parser: CommandParser) -> None:
+    parser.add_argument("ident", nargs="?", metavar="BOARD", help=argparse.SUPPRESS)
     add_live(parser)
     add_dry_run(parser, "list the jobs it would follow; send nothing")
     add_settings(parser)
 
 
 def handle_resume(ctx: Context, args: argparse.Namespace) -> object:
-    """Follow every unfinished job of this provider to the end (after a restart, say)."""
+    """Follow every unfinished job of this provider to the end, and finish its unfinished
+    storyboards (after a restart, say); ``%sora resume BOARD`` finishes that storyboard only."""
     from .. import jobs
     from ._live import LiveJobs
     from ._output import Lines, request_view
+    from ._storyboard import LiveBoards
 
     settings = ctx.settings(args)
+    ledger = jobs.ledger_for(settings)
+    if args.ident and not _is_board(ctx, args):
+        raise UsageError(
+            f"%sora resume takes a storyboard's id, and {args.ident!r} is not one of "
+            f"{settings.provider}'s (see %sora list); %sora resume alone follows every job"
+        )
     if args.dry_run:
-        rows = jobs.ledger_for(settings).unfinished(provider=settings.provider)
+        rows = [] if args.ident else ledger.unfinished(provider=settings.provider)
         requests = [f"GET /videos/{row.id}" for row in rows if not row.pending]
         if any(row.pending for row in rows):
             requests.insert(0, "GET /videos?limit=100&order=desc")
         fields = {row.id: f"{row.status} {row.progress}% {row.prompt or ''}"[:120] for row in rows}
+        rows_of_boards = (
+            [jobs.find_board(args.ident, settings)]
+            if args.ident
+            else ledger.unfinished_boards(provider=settings.provider)
+        )
+        for board in rows_of_boards:
+            made = {r.shot for r in ledger.board_jobs(board.id) if r.status == "completed"}
+            missing = [str(n) for n in range(1, len(board.shots) + 1) if n not in made]
+            fields[board.id] = (
+                f"storyboard {board.status}: would make shot(s) {', '.join(missing)} if they are "
+                "not running, then join"
+                if missing
+                else f"storyboard {board.status}: every shot is made; would join them"
+            )
         return request_view(settings, requests, fields)
+    if args.ident:
+        boards = jobs.resume_boards(args.ident, settings=settings)
+        return LiveBoards(boards, wait=args.wait)
     followed = jobs.resume(settings=settings)
-    if not followed:
+    boards = jobs.resume_boards(settings=settings)
+    on_boards = {b.id for b in boards}
+    followed = [job for job in followed if job.request.board not in on_boards]
+    if not followed and not boards:
         return Lines(f"Nothing to resume: every job of {settings.provider} is finished.")
-    return LiveJobs(ctx.live, followed, embed=ctx.embed(args), wait=args.wait)
+    shown: list[object] = []
+    if followed:
+        shown.append(LiveJobs(ctx.live, followed, embed=ctx.embed(args), wait=args.wait))
+    if boards:
+        shown.append(LiveBoards(boards, wait=args.wait))
+    return shown[0] if len(shown) == 1 else _Both(shown)
+
+
+class _Both:
+    """Several live displays, one after another."""
+
+    def __init__(self, parts: list[object]) -> None:
+        self.parts = parts
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        for part in self.parts:
+            display(part)
+
+
+def _is_board(ctx: Context, args: argparse.Namespace) -> bool:
+    """True when the ID word names a storyboard of this provider (``board_…``)."""
+    from .. import jobs
+    from ..api import ValidationError
+
+    if not args.ident or not str(args.ident).lower().startswith("b"):
+        return False
+    try:
+        jobs.find_board(args.ident, ctx.settings(args))
+    except ValidationError:
+        return False
+    return True
 
 
 JOB_COMMANDS = (

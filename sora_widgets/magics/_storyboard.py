@@ -14,7 +14,13 @@ if TYPE_CHECKING:
     from ..jobs import Storyboard
     from ._context import Context
 
-__all__ = ["board_card", "handle_storyboard"]
+__all__ = ["LiveBoards", "board_card", "handle_storyboard"]
+
+_CHAINS = {
+    "frame": "each from the last frame of the one before",
+    "extend": "each extends the one before (POST /videos/extensions)",
+    "independent": "independent",
+}
 
 
 def board_card(board: Storyboard) -> Any:
@@ -35,13 +41,25 @@ def board_card(board: Storyboard) -> Any:
             f"{html.escape(first_line[:100])}</li>"
         )
     total = format_cost(board.total_cost, simulated=simulated)
-    head = f"storyboard of {len(board.shots)} shots, estimated {total}"
+    name = f"storyboard {board.id}" if board.id else "storyboard"
+    head = f"{name} of {len(board.shots)} shots, estimated {total}"
     if board.error is not None:
         head += f" · stopped: {board.error}"
     elif board.video is not None:
         head += f" · joined ({board.join_method}), {len(board.chapters)} chapters"
-    body = f"<div class='sora-board'><div><b>{html.escape(head)}</b></div><ul>{''.join(rows)}</ul>"
-    text = [head, *(f"shot {n}: {s.prompt.splitlines()[0]}" for n, s in enumerate(board.shots, 1))]
+    notes = [board.note] if board.note else []
+    if board.error is not None and board.id:
+        notes.append("%sora resume finishes it: finished shots are kept, only the rest are made")
+    note = "".join(f"<div class='sora-board-note'>{html.escape(n)}</div>" for n in notes)
+    body = (
+        f"<div class='sora-board'><div><b>{html.escape(head)}</b></div>{note}"
+        f"<ul>{''.join(rows)}</ul>"
+    )
+    text = [
+        head,
+        *notes,
+        *(f"shot {n}: {s.prompt.splitlines()[0]}" for n, s in enumerate(board.shots, 1)),
+    ]
     if board.video is not None:
         body += board_player(board)
         text.append(str(board.video))
@@ -66,11 +84,19 @@ def board_player(board: Storyboard) -> str:
             f'title="{html.escape(title, quote=True)}" style="padding:2px;margin:0 4px 4px 0">'
             f"{picture}<span style='font-size:11px'>{html.escape(title[:40])}</span></button>"
         )
+    # The script finds its own player from where it runs: the same card can be on the page
+    # twice with one id (a second view of the notebook or of the output, the board shown again),
+    # and by id alone the second strip would drive the first video. Failing that (a front end
+    # that runs it elsewhere), the first player of this id not yet bound.
     script = (
-        "<script>(() => { const root = document.getElementById(" + repr(ident) + ");"
-        " if (!root) return; const video = root.querySelector('video');"
+        "<script>(() => { const me = document.currentScript;"
+        " const root = (me && me.closest('.sora-board-player')) || Array.from("
+        f"document.querySelectorAll('[id=\"{ident}\"]')).find((r) => !r.dataset.soraStrip);"
+        " if (!root || root.dataset.soraStrip) return; root.dataset.soraStrip = '1';"
+        " const video = root.querySelector('video');"
         " root.querySelectorAll('.sora-board-shot').forEach((b) => b.addEventListener('click',"
-        " () => { video.currentTime = Number(b.dataset.start) + 0.01; video.play(); })); })();"
+        " () => { video.currentTime = Number(b.dataset.start) + 0.01;"
+        " const playing = video.play(); if (playing) playing.catch(() => {}); })); })();"
         "</script>"
     )
     name = html.escape(board.video.name, quote=True)
@@ -110,26 +136,35 @@ def handle_storyboard(ctx: Context, args: argparse.Namespace, reference: Any) ->
         "validate": not args.no_validate,
         "settings": settings,
     }
+    continuity = "independent" if args.independent else "extend" if args.extend else "frame"
     if args.dry_run:
-        plans = jobs.plan_storyboard(shots, reference=reference, **common)
+        plans = jobs.plan_storyboard(shots, reference=reference, continuity=continuity, **common)
         costs = [p.unit_cost for p in plans]
         total = None if any(c is None for c in costs) else sum(c or 0.0 for c in costs)
         simulated = settings.profile.billing == "simulated"
         where = "the local emulator" if settings.emulated else settings.provider
+        sends = (
+            f"POST /videos on {where}, then POST /videos/extensions × {len(plans) - 1}"
+            if continuity == "extend" and len(plans) > 1
+            else f"POST /videos on {where} × {len(plans)}"
+        )
         head = (
-            f"dry run: storyboard of {len(plans)} shots, POST /videos on {where} × {len(plans)}, "
+            f"dry run: storyboard of {len(plans)} shots, {sends}, "
             f"estimated {format_cost(total, simulated=simulated)} in all; nothing was sent"
         )
-        chain = "independent" if args.independent else "each from the last frame of the one before"
+        chain = _CHAINS[continuity]
         fields = {"shots": chain}
         for number, shot_plan in enumerate(plans, 1):
+            route = "POST /videos/extensions" if number > 1 and continuity == "extend" else ""
+            added = " added" if route else ""
             fields[f"shot {number}"] = (
-                f"{shot_plan.model} · {shot_plan.size} · {shot_plan.seconds} s · "
+                f"{route + ' · ' if route else ''}{shot_plan.model} · {shot_plan.size} · "
+                f"{shot_plan.seconds} s{added} · "
                 f"{format_cost(shot_plan.unit_cost, simulated=simulated)} · "
                 f"{shot_plan.request.prompt}"
             )
         return dry_run_view(head, fields)
-    board = jobs.storyboard(shots, reference=reference, independent=args.independent, **common)
+    board = jobs.storyboard(shots, reference=reference, continuity=continuity, **common)
     ctx.bind(ctx.check_name(args), board)
     return _LiveBoard(board, wait=args.wait)
 
@@ -160,3 +195,26 @@ class _LiveBoard:
                 pass
             if handle is not None:
                 handle.update(board_card(self.board))
+
+
+class LiveBoards:
+    """Several boards' live cards (``%sora resume``); ``wait`` blocks until all are done."""
+
+    def __init__(self, boards: list[Storyboard], *, wait: bool) -> None:
+        self.boards = boards
+        self.wait = wait
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        for board in self.boards:
+            display(_LiveBoard(board, wait=False))
+        if self.wait:
+            for board in self.boards:
+                try:
+                    board.wait()
+                except KeyboardInterrupt:
+                    print("Stopped waiting; the storyboards go on in the background.")
+                    return
+                except Exception:  # each card says what stopped its board
+                    pass

@@ -163,3 +163,119 @@ def test_the_magic_shows_a_storyboard_dry_run_and_makes_it(shell: InteractiveShe
     card = board_card(board).data["text/html"]  # what the cell's card shows at the end
     assert "joined (copy), 3 chapters" in card and card.count('class="sora-board-shot"') == 3
     assert cap.outputs  # the card was shown in the cell
+
+
+def gets(emulator: EmulatorHandle, route: str) -> list[str]:
+    return [line for line in emulator.state.access_log if f'"POST /v1/videos/{route}' in line]
+
+
+def test_the_ledger_keeps_the_board_and_list_shows_it_as_one_row(shell: InteractiveShell) -> None:
+    from sora_widgets.ledger import Ledger
+
+    shell.run_line_magic("sora", f'"one clip on its own" -m {MODEL} -s {SIZE} -t 2 --wait')
+    with capture_output():
+        shell.run_cell_magic(
+            "sora", f"--storyboard -m {MODEL} -s {SIZE} -t 2 --wait --as scene", SCENE
+        )
+    board = shell.user_ns["scene"]
+    assert board.id is not None and board.id.startswith("board_")
+    ledger = Ledger(board.settings.ledger_path)
+    try:
+        row = ledger.get_board(board.id)
+        assert row is not None and row.status == "joined" and row.continuity == "frame"
+        assert row.video_path == str(board.video) and len(row.chapters) == 3
+        assert [s["prompt"] for s in row.shots] == [
+            "A fox wakes in its den",
+            "The fox trots out",
+            "The fox leaps",
+        ]
+        shots = ledger.board_jobs(board.id)
+        assert [r.shot for r in shots] == [1, 2, 3]
+        assert [r.id for r in shots] == [j.id for j in board.jobs]
+        assert row.cost == pytest.approx(sum(r.cost or 0 for r in shots))
+    finally:
+        ledger.close()
+
+    with capture_output() as cap:
+        shell.run_line_magic("sora", "list")
+    listing = cap.outputs[0].data["text/plain"]
+    lines = listing.splitlines()[1:3]
+    assert "ids are shortened" in listing.splitlines()[3]  # the board's row, the lone clip's
+    assert lines[0].startswith("board_") and "joined" in lines[0]  # no row per shot
+    assert "storyboard, 3 shots: A fox" in lines[0]
+    assert " 7 " in lines[0]  # 2 + 3 + 2 seconds
+    assert "one clip on its own" in lines[1]
+    short = lines[0].split()[0]
+    with capture_output() as cap:
+        shell.run_line_magic("sora", "list --long")
+    whole = cap.outputs[0].data["text/plain"].splitlines()[1]
+    assert whole.startswith(f"{board.id} ") and " joined " in whole
+    assert whole.endswith(
+        "storyboard, 3 shots: A fox wakes in its den / The fox trots out / The fox leaps"
+    )
+    with capture_output() as cap:
+        shell.run_line_magic("sora", f"status {short}")
+    status = cap.outputs[0].data["text/plain"]
+    assert status.startswith(f"storyboard {board.id} of 3 shots") and "3 chapters" in status
+    with capture_output() as cap:
+        shell.run_line_magic("sora", f"show {short}")
+    assert 'class="sora-board-shot"' in cap.outputs[0].data["text/html"]
+
+
+def test_shots_that_extend_the_one_before(
+    emulator_factory: EmulatorFactory, tmp_path: Path
+) -> None:
+    emulator = emulator_factory(profile="extended")
+    settings = settings_for(emulator, tmp_path)
+    shots = ["A lighthouse at dusk", "The lamp turns on", "A ship passes"]
+    with pytest.raises(ValidationError, match="independent or extensions, not both"):
+        storyboard(shots, settings=settings, extend=True, independent=True)
+    # a model whose catalogue entry has no extensions is refused before anything is sent
+    veo3 = "veo-3.0-fast-generate-001"
+    with pytest.raises(ValidationError, match=f"model '{veo3}' does not extend videos"):
+        storyboard(shots, model=veo3, seconds=4, settings=settings, extend=True)
+    assert posts(emulator) == []
+
+    board = storyboard(
+        shots, model="sora-2", size="1280x720", seconds=4, settings=settings, extend=True
+    )
+    board.wait(120)
+    assert len(posts(emulator)) == 1 and len(gets(emulator, "extensions")) == 2
+    first, second, third = board.jobs
+    assert first is not None and second is not None and third is not None
+    assert second.request.extend_of == first.id and third.request.extend_of == second.id
+    assert board.video is not None and board.join_method == "copy"
+    with av.open(str(board.video)) as container:
+        duration = float(container.duration or 0) / av.time_base
+    assert duration == pytest.approx(12.0, abs=0.1)
+    assert [round(a, 1) for a, _b, _t in board.chapters] == [0.0, 4.0, 8.0]
+    # the extension holds the shot before as it was, then goes on from its last frame
+    end_of_1 = last_frame(first.paths["video"])
+    assert psnr(first_frame(board.video, at=4.0), end_of_1) >= 30
+    assert psnr(first_frame(board.video, at=1.0), first_frame(first.paths["video"], 1.0)) >= 30
+
+
+def test_a_gateway_without_extensions_makes_the_rest_from_last_frames(
+    emulator_factory: EmulatorFactory, tmp_path: Path
+) -> None:
+    emulator = emulator_factory(profile="extended", gateway=["no-extensions"])
+    settings = settings_for(emulator, tmp_path)
+    board = storyboard(
+        ["A kite rises", "It loops", "It lands"],
+        model="sora-2",
+        size="1280x720",
+        seconds=4,
+        settings=settings,
+        extend=True,
+        wait=True,
+    )
+    # one refused extension, then shots 2 and 3 made once each from the last frame before
+    assert len(gets(emulator, "extensions")) == 1 and len(posts(emulator)) == 3
+    assert "refused extensions" in board.note and "shots 2 to 3" in board.note
+    assert board.video is not None and len(board.chapters) == 3
+    second = board.jobs[1]
+    assert second is not None and second.request.extend_of is None
+    # learned: the next board is refused before anything is sent, saying why
+    with pytest.raises(ValidationError, match="does not extend videos"):
+        storyboard(["a", "b"], model="sora-2", settings=settings, extend=True)
+    assert len(gets(emulator, "extensions")) == 1
