@@ -557,7 +557,7 @@ def _join(board: Storyboard, out: str | Path | None) -> None:
         result = chapter_clip(shots[-1].paths["video"], target, ends=ends, titles=titles)
     else:
         result = join_clips([job.paths["video"] for job in shots], target, titles=titles)
-    board.video = Path(result.path)
+    board.video = Path(result.path).absolute()
     board.chapters = list(result.chapters)
     board.join_method = result.method
 

@@ -30,11 +30,13 @@ def start(env: dict[str, str], cwd: Path) -> tuple[KernelManager, Any]:
 
 
 def run(client: Any, code: str, timeout: float = 120) -> list[dict[str, Any]]:
-    """The IOPub messages (stream, display_data, execute_result, error) the cell produced."""
+    """The IOPub messages (stream, display_data, update_display_data, execute_result, error) the
+    cell produced."""
     seen: list[dict[str, Any]] = []
 
     def keep(message: dict[str, Any]) -> None:
-        if message["msg_type"] in ("stream", "display_data", "execute_result", "error"):
+        kinds = ("stream", "display_data", "update_display_data", "execute_result", "error")
+        if message["msg_type"] in kinds:
             seen.append({"type": message["msg_type"], **message["content"]})
 
     client.execute_interactive(code, timeout=timeout, output_hook=keep)
@@ -109,3 +111,57 @@ def test_the_embedded_emulator_remembers_everything_across_a_kernel_restart(
         client.stop_channels()
         manager.shutdown_kernel(now=True)
     assert Ledger(ledger_path).unfinished() == []
+
+
+BOARD = (
+    "%%sora --storyboard -m dashscope/wan3.0-video -s 854x480 -t 2 --as scene\n"
+    "A kettle on a stove\n---\nSteam rises from it\n---\nA hand lifts it away\n"
+)
+
+
+def test_a_storyboard_survives_a_kernel_restart_mid_board(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if k not in CLEAN}
+    env.update(SORA_WIDGETS_HOME=str(home), SORA_EMULATOR_JOB_SECONDS="3")
+    ledger_path = home / "ledger.sqlite3"
+    manager, client = start(env, tmp_path)
+    try:
+        run(client, "%load_ext sora_widgets")
+        run(client, BOARD)
+        board_id = run(client, "print(scene.id)")[0]["text"].strip()
+        ledger = Ledger(ledger_path)
+        deadline = time.monotonic() + 60
+        # the kernel dies once shot 1 is made and shot 2 is running on the emulator
+        while not [r for r in ledger.board_jobs(board_id) if r.shot == 2 and not r.pending]:
+            assert time.monotonic() < deadline, "shot 2 was never created"
+            time.sleep(0.1)
+        before = {r.shot: r.id for r in ledger.board_jobs(board_id)}
+        assert ledger.get_board(board_id).status == "making"  # type: ignore[union-attr]
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+    manager, client = start(env, tmp_path)
+    try:
+        run(client, "%load_ext sora_widgets")
+        listed = text(run(client, "%sora list"))
+        row = next(line for line in listed.splitlines() if line.startswith(board_id[:8]))
+        assert "making 1/3" in row and "storyboard, 3 shots" in row
+        assert "A kettle on a stove" not in listed.replace(row, "")  # no row per shot
+        resumed = run(client, "%sora resume --wait", timeout=180)
+        card = text([m for m in resumed if "data" in m][-1:])  # the board's card, as it ends
+        assert f"storyboard {board_id} of 3 shots" in card and "3 chapters" in card
+        status = text(run(client, f"%sora status {board_id}"))
+        assert "joined (copy), 3 chapters" in status
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+    ledger = Ledger(ledger_path)
+    shots = ledger.board_jobs(board_id)
+    # every shot made exactly once: shots 1 and 2 are the jobs from before the restart
+    assert [r.shot for r in shots] == [1, 2, 3]
+    assert {r.shot: r.id for r in shots if r.shot in before} == before
+    board = ledger.get_board(board_id)
+    assert board is not None and board.status == "joined" and len(board.chapters) == 3
+    assert Path(board.video_path or "").stat().st_size > 0
