@@ -29,6 +29,10 @@ _EXPORTS: dict[str, str] = {
     "side_by_side": "sora_widgets.display",
     "compare": "sora_widgets.compare",
     "storyboard": "sora_widgets.jobs",
+    "Storyboard": "sora_widgets.jobs",
+    "Shot": "sora_widgets.jobs",
+    "get_board": "sora_widgets.jobs",
+    "resume_boards": "sora_widgets.jobs",
     "unregister_model": "sora_widgets.api",
     "find_model": "sora_widgets.api",
     "catalogue_names": "sora_widgets.api",
@@ -88,9 +92,11 @@ __all__ = [
     "RetryPolicy",
     "ServerError",
     "Settings",
+    "Shot",
     "SoraClient",
     "SoraError",
     "SoraPanel",
+    "Storyboard",
     "ValidationError",
     "Video",
     "VideoError",
@@ -103,12 +109,14 @@ __all__ = [
     "compare",
     "find_model",
     "generate",
+    "get_board",
     "get_profile",
     "load_ipython_extension",
     "prepare_reference",
     "register_model",
     "resolve_settings",
     "resume",
+    "resume_boards",
     "side_by_side",
     "storyboard",
     "unload_ipython_extension",
@@ -152,7 +160,17 @@ if TYPE_CHECKING:
     from .compare import compare
     from .config import Settings, resolve_settings
     from .display import side_by_side
-    from .jobs import Job, JobStatus, generate, resume, storyboard
+    from .jobs import (
+        Job,
+        JobStatus,
+        Shot,
+        Storyboard,
+        generate,
+        get_board,
+        resume,
+        resume_boards,
+        storyboard,
+    )
     from .ledger import Ledger
     from .panel import SoraPanel
     from .player import VideoPlayer
