@@ -1,6 +1,6 @@
 """notebooks/storyboard.ipynb executed headless against the embedded emulator with no key: a
 dry run of the whole board, the three-shot scene joined into one video with three chapters, two
-endings compared, and the cost."""
+endings compared, the cost, and the board as one row of the ledger's list."""
 
 from __future__ import annotations
 
@@ -44,3 +44,7 @@ def test_the_storyboard_lesson_makes_a_scene_and_compares_two_endings(
     grid = html_of(cell(notebook, "from sora_widgets.media import last_frame"))
     assert grid.count('class="sora-compare-cell"') == 2 and grid.count("<mark>") == 2
     assert "$1.60 simulated" in text(cell(notebook, "%sora cost"))
+    listed = text(cell(notebook, "%sora list 3")).splitlines()
+    assert listed[1].split()[1] == "completed"  # the other ending, made last
+    board_row = listed[2]
+    assert board_row.startswith("board_") and " joined " in board_row and " 12 " in board_row
