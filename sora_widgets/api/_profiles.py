@@ -398,7 +398,13 @@ BUILTIN_PROFILES: Mapping[str, Profile] = MappingProxyType(
             max_running=None,
             gateway=True,
             capabilities=_capabilities(
-                list=False, delete=False, variants=False, range=False, remix=True
+                list=False,
+                delete=False,
+                variants=False,
+                range=False,
+                remix=True,
+                edit=True,  # 1.108.7 routes POST /v1/videos/edits and /v1/videos/extensions
+                extend=True,
             ),
             description=(
                 "LiteLLM's proxy (litellm[proxy]): /v1/videos routed to Azure's Sora, Veo, Runway "

@@ -466,8 +466,8 @@ def test_profiles_state_their_capabilities() -> None:
         "variants": False,
         "range": False,
         "remix": True,
-        "edit": None,
-        "extend": None,
+        "edit": True,
+        "extend": True,
     }
     assert set(get_profile("relay").capabilities.values()) == {None}
     custom = litellm.with_(capabilities={"delete": True})
