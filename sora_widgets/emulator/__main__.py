@@ -41,7 +41,8 @@ quick start:
 
 
 GATEWAY_HELP = (
-    "gateway behaviours (--gateway, comma-separated; litellm or all = every one):\n"
+    "gateway behaviours (--gateway, comma-separated; litellm = all but no-extensions, "
+    "all = every one):\n"
     + "".join(f"  {word:<16}{what}\n" for word, what in GATEWAY_BEHAVIOURS.items())
     + "  e.g. --gateway no-list,ignore-range   --gateway litellm\n"
 )
@@ -136,8 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_gateway,
         default=[],
         metavar="WORDS",
-        help="behave like a gateway (LiteLLM's proxy): comma-separated behaviours, or litellm "
-        "for all of them (see below); repeatable",
+        help="behave like a gateway (LiteLLM's proxy): comma-separated behaviours, litellm for "
+        "what LiteLLM's proxy does, or all (see below); repeatable",
     )
     parser.add_argument("--quiet", action="store_true", help="no access log")
     return parser

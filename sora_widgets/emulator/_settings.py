@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GATEWAY_BEHAVIOURS",
+    "LITELLM_BEHAVIOURS",
     "PROFILE_NAMES",
     "EmulatorSettings",
     "ServiceRules",
@@ -47,12 +48,17 @@ GATEWAY_BEHAVIOURS: dict[str, str] = {
     "litellm-headers": "x-litellm-response-cost (the job's estimated price) and x-litellm-model-id",
 }
 """The gateway-like behaviours the emulator can put on (``--gateway``), each with what it does.
-``litellm`` (or ``all``) names all of them at once: LiteLLM's proxy 1.108.7 shows every one."""
+``litellm`` names all of them but ``no-extensions`` at once (what LiteLLM's proxy 1.108.7 shows;
+it routes extensions), ``all`` every one."""
+
+LITELLM_BEHAVIOURS = tuple(w for w in GATEWAY_BEHAVIOURS if w != "no-extensions")
+"""What LiteLLM's proxy 1.108.7 does: every behaviour but ``no-extensions``."""
 
 
 def gateway_behaviours(words: str | Sequence[str]) -> tuple[str, ...]:
     """The behaviours named by ``words`` (a comma-separated string or a sequence), in a fixed
-    order; ``litellm``/``all`` expand to every one. Raises `ValidationError` for an unknown word."""
+    order; ``litellm`` expands to `LITELLM_BEHAVIOURS`, ``all`` to every one. Raises
+    `ValidationError` for an unknown word."""
     items = (
         words.split(",")
         if isinstance(words, str)
@@ -63,14 +69,16 @@ def gateway_behaviours(words: str | Sequence[str]) -> tuple[str, ...]:
         word = item.strip().lower()
         if not word:
             continue
-        if word in ("litellm", "all"):
+        if word == "all":
             chosen.update(GATEWAY_BEHAVIOURS)
+        elif word == "litellm":
+            chosen.update(LITELLM_BEHAVIOURS)
         elif word in GATEWAY_BEHAVIOURS:
             chosen.add(word)
         else:
             raise ValidationError(
                 f"gateway behaviour {item.strip()!r} is unknown (choose from "
-                f"{', '.join(GATEWAY_BEHAVIOURS)}, or litellm for all of them)",
+                f"{', '.join(GATEWAY_BEHAVIOURS)}, litellm for what LiteLLM's proxy does, or all)",
                 param="gateway",
             )
     return tuple(w for w in GATEWAY_BEHAVIOURS if w in chosen)
@@ -175,7 +183,8 @@ class EmulatorSettings:
     """Size limit of a fetched or data-URL reference."""
     gateway: Sequence[str] = ()
     """Gateway-like behaviours to put on, e.g. ``("no-list", "long-ids")``; see
-    `GATEWAY_BEHAVIOURS` (``litellm`` names them all). Empty: the official contract."""
+    `GATEWAY_BEHAVIOURS` (``litellm`` names LiteLLM's, ``all`` every one). Empty: the official
+    contract."""
     access_log: bool = True
     """Log one line per request to the ``sora_widgets.emulator.access`` logger."""
     extra: dict[str, Any] = field(default_factory=dict)
