@@ -325,14 +325,17 @@ def handle_resume(ctx: Context, args: argparse.Namespace) -> object:
             else ledger.unfinished_boards(provider=settings.provider)
         )
         for board in rows_of_boards:
-            made = {r.shot for r in ledger.board_jobs(board.id) if r.status == "completed"}
-            missing = [str(n) for n in range(1, len(board.shots) + 1) if n not in made]
-            fields[board.id] = (
-                f"storyboard {board.status}: would make shot(s) {', '.join(missing)} if they are "
-                "not running, then join"
-                if missing
-                else f"storyboard {board.status}: every shot is made; would join them"
-            )
+            latest = {r.shot: r for r in ledger.board_jobs(board.id) if not r.pending}
+            plans = []
+            for number in range(1, len(board.shots) + 1):
+                shot = latest.get(number)
+                if shot is not None and shot.status == "completed":
+                    plans.append(f"shot {number} kept")
+                elif shot is not None and not shot.finished:
+                    plans.append(f"shot {number} followed ({shot.id})")
+                else:
+                    plans.append(f"shot {number} made")
+            fields[board.id] = f"storyboard {board.status}: {', '.join(plans)}, then joined"
         return request_view(settings, requests, fields)
     if args.ident:
         boards = jobs.resume_boards(args.ident, settings=settings)

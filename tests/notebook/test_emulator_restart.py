@@ -148,6 +148,8 @@ def test_a_storyboard_survives_a_kernel_restart_mid_board(tmp_path: Path) -> Non
         row = next(line for line in listed.splitlines() if line.startswith(board_id[:8]))
         assert "making 1/3" in row and "storyboard, 3 shots" in row
         assert "A kettle on a stove" not in listed.replace(row, "")  # no row per shot
+        dry = text(run(client, "%sora resume --dry-run"))
+        assert f"shot 1 kept, shot 2 followed ({before[2]}), shot 3 made, then joined" in dry
         resumed = run(client, "%sora resume --wait", timeout=180)
         card = text([m for m in resumed if "data" in m][-1:])  # the board's card, as it ends
         assert f"storyboard {board_id} of 3 shots" in card and "3 chapters" in card
