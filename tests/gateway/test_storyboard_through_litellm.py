@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.server
 import itertools
-import math
 import threading
 import urllib.parse
 import uuid
@@ -19,18 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import av
 import httpx
-import numpy as np
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
-from PIL import Image
 
 from sora_widgets.config import Settings, resolve_settings
 from sora_widgets.jobs import JobStatus, Storyboard, capability, storyboard
 from sora_widgets.media import last_frame
 
+from .._media import frame_at, psnr, video_seconds
+from ..integration._emulator_helpers import magic_shell
 from ._helpers import decode_litellm_id, deployments
 from .conftest import Backend, Gateway
 
@@ -179,27 +177,6 @@ def prompts_at_emulators(gateway: Gateway) -> list[str]:
 # -- pictures (the measure of tests/integration/test_storyboard.py) -----------------------------
 
 
-def frame_at(path: Path, at: float = 0.0) -> Image.Image:
-    with av.open(str(path)) as container:
-        for frame in container.decode(container.streams.video[0]):
-            if frame.time is not None and frame.time >= at - 1e-3:
-                image: Image.Image = frame.to_image()  # type: ignore[no-untyped-call]
-                return image
-    raise AssertionError(f"no frame at {at} s in {path}")
-
-
-def psnr(a: Image.Image, b: Image.Image) -> float:
-    x = np.asarray(a.convert("RGB").resize(b.size), dtype=np.float64)
-    y = np.asarray(b.convert("RGB"), dtype=np.float64)
-    mse = float(np.mean((x - y) ** 2))
-    return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
-
-
-def duration(path: Path) -> float:
-    with av.open(str(path)) as container:
-        return float(container.duration or 0) / av.time_base
-
-
 def shot_ids(board: Storyboard) -> list[str]:
     ids = [job.id if job is not None else None for job in board.jobs]
     assert all(ids), ids
@@ -248,7 +225,7 @@ def test_a_chained_board_carries_each_last_frame_through_the_proxy(
 
     # one joined video: the summed length, a chapter a shot, and shot 2 opens on shot 1's end
     assert board.video is not None and board.video.exists()
-    assert duration(board.video) == pytest.approx(3 * SECONDS, abs=0.1)
+    assert video_seconds(board.video) == pytest.approx(3 * SECONDS, abs=0.1)
     assert [round(start, 1) for start, _end, _title in board.chapters] == [0.0, 4.0, 8.0]
     assert board.chapters[1][2] == "2. The fox trots out into the snow"
     assert psnr(frame_at(board.video, at=4.0), last_frame(clips[0])) >= 30
@@ -293,7 +270,7 @@ def test_an_independent_board_sends_every_shot_at_once_through_the_proxy(
     assert max(v["created_at"] for v in made) <= min(v["completed_at"] for v in made)
 
     assert board.video is not None
-    assert duration(board.video) == pytest.approx(3 * SECONDS, abs=0.1)
+    assert video_seconds(board.video) == pytest.approx(3 * SECONDS, abs=0.1)
     assert len(board.chapters) == 3 and board.join_method in ("copy", "reencode")
 
 
@@ -302,19 +279,17 @@ def shell(
     gateway: Gateway, relay: RecordingRelay, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[InteractiveShell]:
     """``%%sora`` configured as a user configures a gateway, reaching the proxy through `relay`."""
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SORA_MAX_SPEND", "SORA_OUTPUT_DIR"):
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "SORA_OUTPUT_DIR"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("SORA_BASE_URL", relay.base_url)
-    monkeypatch.setenv("SORA_API_KEY", gateway.master_key)
-    monkeypatch.setenv("SORA_PROFILE", "litellm")
-    monkeypatch.setenv("SORA_WIDGETS_HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)
-    ip = InteractiveShell.instance()
-    ip.run_line_magic("load_ext", "sora_widgets")
-    ip.run_line_magic("config", f"SoraMagics.output_dir = {str(tmp_path / 'out')!r}")
-    yield ip
-    ip.run_line_magic("unload_ext", "sora_widgets")
-    ip.config.pop("SoraMagics", None)  # %config values outlive the extension: forget them
+    with magic_shell(
+        monkeypatch,
+        tmp_path,
+        base_url=relay.base_url,
+        key=gateway.master_key,
+        profile="litellm",
+    ) as ip:
+        yield ip
 
 
 def test_the_magics_dry_run_of_a_board_reaches_neither_proxy_nor_emulators(
@@ -388,6 +363,6 @@ def test_the_proxy_routes_extensions_so_an_extend_board_extends_through_it(
     extended = upstream_video(gateway, second)
     assert extended["prompt"] == shots[1] and extended["seconds"] == str(2 * SECONDS)
     assert board.video is not None
-    assert duration(board.video) == pytest.approx(2 * SECONDS, abs=0.1)
+    assert video_seconds(board.video) == pytest.approx(2 * SECONDS, abs=0.1)
     assert [round(start, 1) for start, _end, _title in board.chapters] == [0.0, 4.0]
     assert capability(settings, "extend") is not False

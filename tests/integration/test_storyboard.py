@@ -4,18 +4,15 @@ checked before anything is sent, and the shots joined into one MP4 with a chapte
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import av
-import numpy as np
 import pytest
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
-from PIL import Image
 
 from sora_widgets.api import ValidationError
 from sora_widgets.config import Settings, resolve_settings
@@ -23,6 +20,7 @@ from sora_widgets.emulator import EmulatorHandle
 from sora_widgets.jobs import Shot, parse_storyboard, plan_storyboard, storyboard
 from sora_widgets.media import last_frame
 
+from .._media import frame_at, psnr, video_seconds
 from ..conftest import EmulatorFactory
 from ._emulator_helpers import magic_shell
 
@@ -44,23 +42,6 @@ def settings_for(emulator: EmulatorHandle, tmp_path: Path, **kwargs: Any) -> Set
 
 def posts(emulator: EmulatorHandle) -> list[str]:
     return [line for line in emulator.state.access_log if '"POST /v1/videos"' in line]
-
-
-def first_frame(path: Path, at: float = 0.0) -> Image.Image:
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        for frame in container.decode(stream):
-            if frame.time is not None and frame.time >= at - 1e-3:
-                image: Image.Image = frame.to_image()
-                return image
-    raise AssertionError(f"no frame at {at} s in {path}")
-
-
-def psnr(a: Image.Image, b: Image.Image) -> float:
-    x = np.asarray(a.convert("RGB").resize(b.size), dtype=np.float64)
-    y = np.asarray(b.convert("RGB"), dtype=np.float64)
-    mse = float(np.mean((x - y) ** 2))
-    return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
 
 
 def test_a_board_is_parsed_from_a_cell() -> None:
@@ -114,19 +95,18 @@ def test_three_shots_in_order_continuity_a_retried_shot_and_one_joined_video(
     assert len(posts(emulator)) == 4  # shots 1 and 3 once each, shot 2 twice
     assert board.video is not None and board.video.exists()
     with av.open(str(board.video)) as container:
-        duration = float(container.duration or 0) / av.time_base
         assert container.streams.audio  # the sound is kept
-    assert duration == pytest.approx(6.0, abs=0.1)  # the sum of the shots
+    assert video_seconds(board.video) == pytest.approx(6.0, abs=0.1)  # the sum of the shots
     assert [round(start, 1) for start, _end, _title in board.chapters] == [0.0, 2.0, 4.0]
     assert board.chapters[1][2].startswith("2. The fox trots out")
     # continuity: shot 2 starts from shot 1's last frame (the emulator renders its reference)
     shot1, shot2 = board.jobs[0], board.jobs[1]
     assert shot1 is not None and shot2 is not None
     end_of_1 = last_frame(shot1.paths["video"])
-    start_of_2 = first_frame(shot2.paths["video"])
+    start_of_2 = frame_at(shot2.paths["video"])
     assert psnr(start_of_2, end_of_1) >= 30
     # and in the joined file, the second chapter opens on that picture too
-    assert psnr(first_frame(board.video, at=2.0), end_of_1) >= 30
+    assert psnr(frame_at(board.video, at=2.0), end_of_1) >= 30
 
 
 @pytest.fixture
@@ -245,14 +225,12 @@ def test_shots_that_extend_the_one_before(
     assert first is not None and second is not None and third is not None
     assert second.request.extend_of == first.id and third.request.extend_of == second.id
     assert board.video is not None and board.join_method == "copy"
-    with av.open(str(board.video)) as container:
-        duration = float(container.duration or 0) / av.time_base
-    assert duration == pytest.approx(12.0, abs=0.1)
+    assert video_seconds(board.video) == pytest.approx(12.0, abs=0.1)
     assert [round(a, 1) for a, _b, _t in board.chapters] == [0.0, 4.0, 8.0]
     # the extension holds the shot before as it was, then goes on from its last frame
     end_of_1 = last_frame(first.paths["video"])
-    assert psnr(first_frame(board.video, at=4.0), end_of_1) >= 30
-    assert psnr(first_frame(board.video, at=1.0), first_frame(first.paths["video"], 1.0)) >= 30
+    assert psnr(frame_at(board.video, at=4.0), end_of_1) >= 30
+    assert psnr(frame_at(board.video, at=1.0), frame_at(first.paths["video"], 1.0)) >= 30
 
 
 def test_a_gateway_without_extensions_makes_the_rest_from_last_frames(
