@@ -11,22 +11,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jupyter_client.manager import KernelManager
 
 from sora_widgets.ledger import Ledger
+
+from ._kernels import start_kernel
 
 pytestmark = pytest.mark.notebook
 
 CLEAN = ("SORA_API_KEY", "OPENAI_API_KEY", "SORA_BASE_URL", "OPENAI_BASE_URL", "SORA_PROFILE")
 
 
-def start(env: dict[str, str], cwd: Path) -> tuple[KernelManager, Any]:
-    manager = KernelManager(kernel_name="python3")
-    manager.start_kernel(env=env, cwd=str(cwd))
-    client = manager.client()
-    client.start_channels()
-    client.wait_for_ready(timeout=60)
-    return manager, client
+def emulator_env(home: Path, job_seconds: str) -> dict[str, str]:
+    """This process's environment with no key or base URL (so the kernel starts the embedded
+    emulator), its home at ``home`` and its jobs taking ``job_seconds``."""
+    env = {k: v for k, v in os.environ.items() if k not in CLEAN}
+    env.update(SORA_WIDGETS_HOME=str(home), SORA_EMULATOR_JOB_SECONDS=job_seconds)
+    return env
 
 
 def run(client: Any, code: str, timeout: float = 120) -> list[dict[str, Any]]:
@@ -55,11 +55,9 @@ def text(messages: list[dict[str, Any]]) -> str:
 def test_the_embedded_emulator_remembers_everything_across_a_kernel_restart(
     tmp_path: Path,
 ) -> None:
-    home = tmp_path / "home"
-    env = {k: v for k, v in os.environ.items() if k not in CLEAN}
-    env.update(SORA_WIDGETS_HOME=str(home), SORA_EMULATOR_JOB_SECONDS="5")
-    ledger_path = home / "ledger.sqlite3"
-    manager, client = start(env, tmp_path)
+    env = emulator_env(tmp_path / "home", job_seconds="5")
+    ledger_path = tmp_path / "home" / "ledger.sqlite3"
+    manager, client = start_kernel(env, tmp_path)
     try:
         run(client, "%load_ext sora_widgets")
         first = run(client, "%%sora -t 4 --wait --as first\nA lighthouse at dawn")
@@ -83,7 +81,7 @@ def test_the_embedded_emulator_remembers_everything_across_a_kernel_restart(
 
     rows = Ledger(ledger_path).recent(10)
     assert {r.provider for r in rows} == {"emulator"}  # named as the emulator, not by port
-    manager, client = start(env, tmp_path)
+    manager, client = start_kernel(env, tmp_path)
     try:
         run(client, "%load_ext sora_widgets")
         listed = text(run(client, "%sora list"))
@@ -120,11 +118,9 @@ BOARD = (
 
 
 def test_a_storyboard_survives_a_kernel_restart_mid_board(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    env = {k: v for k, v in os.environ.items() if k not in CLEAN}
-    env.update(SORA_WIDGETS_HOME=str(home), SORA_EMULATOR_JOB_SECONDS="3")
-    ledger_path = home / "ledger.sqlite3"
-    manager, client = start(env, tmp_path)
+    env = emulator_env(tmp_path / "home", job_seconds="3")
+    ledger_path = tmp_path / "home" / "ledger.sqlite3"
+    manager, client = start_kernel(env, tmp_path)
     try:
         run(client, "%load_ext sora_widgets")
         run(client, BOARD)
@@ -141,7 +137,7 @@ def test_a_storyboard_survives_a_kernel_restart_mid_board(tmp_path: Path) -> Non
         client.stop_channels()
         manager.shutdown_kernel(now=True)
 
-    manager, client = start(env, tmp_path)
+    manager, client = start_kernel(env, tmp_path)
     try:
         run(client, "%load_ext sora_widgets")
         listed = text(run(client, "%sora list"))

@@ -12,26 +12,17 @@ from typing import Any
 
 import nbformat
 import pytest
-from jupyter_client.manager import KernelManager
 from nbconvert import HTMLExporter
 
 from sora_widgets.ledger import Ledger
 
 from ..conftest import EmulatorFactory
+from ._kernels import start_kernel
 from .conftest import RunNotebook
 
 pytestmark = pytest.mark.notebook
 
 KEY = "sk-resilience-SECRET-42f1e0d9"
-
-
-def start_kernel(env: dict[str, str], cwd: Path) -> tuple[KernelManager, Any]:
-    manager = KernelManager(kernel_name="python3")
-    manager.start_kernel(env=env, cwd=str(cwd))
-    client = manager.client()
-    client.start_channels()
-    client.wait_for_ready(timeout=60)
-    return manager, client
 
 
 def run(client: Any, code: str, timeout: float = 120) -> list[str]:
