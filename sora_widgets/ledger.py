@@ -16,11 +16,11 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from .status import JobStatus
@@ -98,8 +98,6 @@ _MIGRATIONS: dict[int, str] = {
     """,
 }
 
-BOARD_STATUSES = ("making", "joined", "failed")
-"""A board is ``making`` until its shots are joined (``joined``) or one failed for good."""
 
 #: Statuses after which a job needs no more following.
 FINISHED = tuple(status.value for status in JobStatus if status.final)
@@ -194,6 +192,7 @@ class BoardRow:
     shots_json: str
     reference_sha256: str | None
     status: str
+    """``making`` until its shots are joined (``joined``) or one failed every try (``failed``)."""
     created_at: float
     updated_at: float
     cost: float | None
@@ -448,11 +447,7 @@ class Ledger:
 
     def find(self, prefix: str) -> LedgerRow | None:
         """A job by id or by a unique id prefix (handy in ``%sora status``)."""
-        exact = self.get(prefix)
-        if exact is not None:
-            return exact
-        rows = self._select("WHERE id LIKE ? ESCAPE '\\'", (_like_prefix(prefix),), "LIMIT 2")
-        return rows[0] if len(rows) == 1 else None
+        return _by_prefix(self._select, prefix)
 
     def recent(
         self, limit: int = 20, *, provider: str | None = None, standalone: bool = False
@@ -564,11 +559,7 @@ class Ledger:
 
     def find_board(self, prefix: str) -> BoardRow | None:
         """A board by id or unique id prefix, or None."""
-        exact = self.get_board(prefix)
-        if exact is not None:
-            return exact
-        rows = self._boards("WHERE id LIKE ? ESCAPE '\\'", (_like_prefix(prefix),), "LIMIT 2")
-        return rows[0] if len(rows) == 1 else None
+        return _by_prefix(self._boards, prefix)
 
     def recent_boards(self, limit: int = 20, *, provider: str | None = None) -> list[BoardRow]:
         """The newest boards first, optionally of one provider."""
@@ -618,6 +609,18 @@ class Ledger:
         """How many jobs the ledger holds, of every provider."""
         with self._lock:
             return int(self._conn.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
+
+
+_Row = TypeVar("_Row")
+
+
+def _by_prefix(select: Callable[[str, Sequence[Any], str], list[_Row]], prefix: str) -> _Row | None:
+    """The row whose id is ``prefix``, else the only one whose id starts with it, else None."""
+    exact = select("WHERE id = ?", (prefix,), "")
+    if exact:
+        return exact[0]
+    rows = select("WHERE id LIKE ? ESCAPE '\\'", (_like_prefix(prefix),), "LIMIT 2")
+    return rows[0] if len(rows) == 1 else None
 
 
 def _like_prefix(prefix: str) -> str:
