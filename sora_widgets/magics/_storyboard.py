@@ -42,7 +42,7 @@ def board_card(board: Storyboard) -> Any:
         )
     total = format_cost(board.total_cost, simulated=simulated)
     name = f"storyboard {board.id}" if board.id else "storyboard"
-    head = f"{name} of {len(board.shots)} shots, estimated {total}"
+    head = f"{name} of {len(board.shots)} shots ({board.seconds} s), estimated {total}"
     if board.error is not None:
         head += f" · stopped: {board.error}"
     elif board.video is not None:
