@@ -98,10 +98,8 @@ def _entries(ledger: Ledger, provider: str, count: int) -> list[_Entry]:
             status = f"making {len(done)}/{len(shots)}"
         costs = [r.cost for r in made if not r.pending]
         spent = None if any(c is None for c in costs) else sum(c or 0.0 for c in costs)
-        seconds = [str(s.get("seconds") or "") for s in shots]
-        first = [r for r in made if r.shot == 1]
-        default = first[0].seconds if first else ""
-        total = sum(int(x or default or 0) for x in seconds if (x or default or "").isdigit())
+        lengths = [str(s.get("seconds") or "") for s in shots]  # each shot's, as planned
+        total = sum(int(x) for x in lengths if x.isdigit())
         lines = [str(s.get("prompt", "")).splitlines()[0] for s in shots if s.get("prompt")]
         entries.append(
             _Entry(
