@@ -358,8 +358,12 @@ class Runner:
                 shot=job.request.shot,
             )
             video = await self._create(job)
-            self.write(ledger, "record", placeholder, video.to_dict())
+            recorded = self.write(ledger, "record", placeholder, video.to_dict())
             placeholder = None
+            # the id is told only once the ledger holds it: a kernel that dies a moment after
+            # the create answered still leaves the job to resume (a failed write is logged)
+            with contextlib.suppress(Exception):
+                await asyncio.wrap_future(recorded)
             job._changed(
                 id=video.id,
                 video=video,
