@@ -1,8 +1,10 @@
 // The compare grid's clock (sora_widgets/compare.py inlines this into its HTML output).
 // Everything is scoped to this output's root element; nothing is global, nothing is fetched.
 // One master clock: the longest video. Play, pause and seek apply to all; while playing, every
-// 250 ms a video drifting more than one frame from the master is put back on it; videos shorter
-// than the master hold their last frame until the master ends (or loops).
+// 100 ms each video is compared with the master: a drift of more than half a frame is caught up by
+// playing that video a little faster or slower (no seek, so no stall), and a drift past NUDGE_MAX
+// (a stalled decoder, a user's seek) is put right by a seek. Videos shorter than the master hold
+// their last frame until the master ends (or loops).
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -11,6 +13,7 @@
   root.soraCompare = true;
 
   var FRAME = parseFloat(root.getAttribute("data-frame")) || 1 / 24;
+  var NUDGE_MAX = 0.25; // seconds of drift caught up by the playback rate; beyond it, a seek
   var videos = Array.prototype.slice.call(root.querySelectorAll("video"));
   var bar = root.querySelector(".sora-compare-bar");
   var playButton = root.querySelector(".sora-compare-play");
@@ -101,10 +104,16 @@
         video.soraLead = Math.max(0, Math.min(0.5, (video.soraLead || 0) + behind));
         video.soraCorrected = false;
       }
-      if (video.paused || Math.abs(behind) > FRAME) {
+      if (video.paused || Math.abs(behind) > NUDGE_MAX) {
         corrections += 1;
+        video.playbackRate = 1;
         video.soraCorrected = !video.paused;
         place(video, t + (video.paused ? 0 : video.soraLead || 0));
+      } else if (Math.abs(behind) > FRAME / 2) {
+        if (video.playbackRate === 1) corrections += 1;
+        video.playbackRate = 1 + Math.max(-0.5, Math.min(0.5, behind * 4));
+      } else {
+        video.playbackRate = 1;
       }
     });
     show();
@@ -123,7 +132,7 @@
     videos.forEach(function (video) {
       if (video === master || t < length(video)) quiet(video.play());
     });
-    timer = setInterval(tick, 250);
+    timer = setInterval(tick, 100);
     animate();
   }
 
@@ -134,6 +143,7 @@
     timer = frameRequest = null;
     videos.forEach(function (video) {
       video.pause();
+      video.playbackRate = 1;
     });
   }
 
