@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from sora_widgets.api import PollPolicy
+from sora_widgets.api import PollPolicy, register_model, registered_models, unregister_model
 from sora_widgets.emulator import EmulatorHandle, serve_in_thread
 from sora_widgets.jobs import Runner
 
@@ -46,6 +46,21 @@ def fast_polling() -> Iterator[None]:
         os.environ.pop("SORA_POLL_POLICY", None)
     else:
         os.environ["SORA_POLL_POLICY"] = previous
+
+
+@pytest.fixture(autouse=True)
+def model_registry_as_found() -> Iterator[None]:
+    """The model registry is process-global and xdist runs many tests per process: whatever a
+    test registers, or learns from a gateway (`%sora models`, a gateway's price list), is undone
+    when it ends, so no later test on the same worker finds it."""
+    before = dict(registered_models())
+    yield
+    for name, spec in registered_models().items():
+        if before.get(name) != spec:
+            unregister_model(name)
+    for name, spec in before.items():
+        if registered_models().get(name) != spec:
+            register_model(spec)
 
 
 @pytest.fixture(scope="session")

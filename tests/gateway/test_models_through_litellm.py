@@ -14,7 +14,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from PIL import Image
 
-from sora_widgets.api import find_model, unregister_model
+from sora_widgets.api import find_model
 from sora_widgets.config import resolve_settings
 from sora_widgets.jobs import JobStatus, provider_models
 
@@ -48,7 +48,6 @@ def shell(
     yield ip
     ip.run_line_magic("unload_ext", "sora_widgets")
     ip.config.pop("SoraMagics", None)
-    unregister_model("house-video")  # learned from the gateway by `%sora models`
 
 
 def _cell(shell: InteractiveShell, line: str) -> tuple[Any, str]:

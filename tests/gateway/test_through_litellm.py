@@ -16,7 +16,6 @@ from sora_widgets.api import (
     VideoStatus,
     find_model,
     register_model,
-    unregister_model,
 )
 from sora_widgets.config import Settings, resolve_settings
 from sora_widgets.jobs import JobStatus, generate
@@ -165,14 +164,13 @@ def test_generate_through_the_proxy_records_the_gateway(gateway: Gateway, tmp_pa
 
 
 def test_an_unpriced_model_under_max_spend_needs_the_allowance(
-    gateway: Gateway, tmp_path: Path, request: pytest.FixtureRequest
+    gateway: Gateway, tmp_path: Path
 ) -> None:
     """A model the kit has no price for (its catalogue entry made unpriced here; LiteLLM 1.108.7
     sends no x-litellm-response-cost for Veo): refused under max_spend, sent with the allowance."""
     catalogued = find_model(gateway.veo_model)
     assert catalogued is not None
     register_model(catalogued.with_(name=gateway.veo_model, aliases=(), price_per_second={}))
-    request.addfinalizer(lambda: unregister_model(gateway.veo_model))
     settings = settings_for(gateway, tmp_path, max_spend=50.0)
     with pytest.raises(ValidationError, match="allow_unpriced=True"):
         generate(

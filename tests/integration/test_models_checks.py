@@ -17,7 +17,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from PIL import Image
 
-from sora_widgets.api import BadRequestError, SoraClient, ValidationError, unregister_model
+from sora_widgets.api import BadRequestError, SoraClient, ValidationError
 from sora_widgets.config import Settings, resolve_settings
 from sora_widgets.emulator import EmulatorHandle
 from sora_widgets.jobs import JobStatus, generate
@@ -148,8 +148,6 @@ def shell(
 ) -> Iterator[InteractiveShell]:
     with magic_shell(monkeypatch, tmp_path, base_url=emulator.base_url, key=KEY) as ip:
         yield ip
-    for name in ("house-model", "file-model"):
-        unregister_model(name)
 
 
 def run(shell: InteractiveShell, line: str, cell: str | None = "a fox in the snow\n") -> str:

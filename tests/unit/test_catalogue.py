@@ -5,7 +5,6 @@ user entries, and create requests built from all of it. Pure: nothing is sent.""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,17 +40,6 @@ def spec_of(name: str) -> ModelSpec:
     spec = find_model(name)
     assert spec is not None, f"{name} is not in the catalogue"
     return spec
-
-
-@pytest.fixture
-def registry() -> Iterator[list[str]]:
-    """Names to unregister afterwards: the registry is process-global (and xdist workers run
-    many tests per process), so nothing registered here may outlive its test."""
-    names: list[str] = ["house-video"]  # every test that registers may end up with this one
-    yield names
-    for name in names:
-        unregister_model(name)
-    assert find_model("house-video") is None
 
 
 # -- sizes as people write them -------------------------------------------------------------------
@@ -373,7 +361,7 @@ def test_an_unknown_length_or_model_has_no_cost() -> None:
 # -- user entries ---------------------------------------------------------------------------------
 
 
-def test_register_model_adds_an_entry_used_by_the_checks(registry: list[str]) -> None:
+def test_register_model_adds_an_entry_used_by_the_checks() -> None:
     made = register_model("house-video", sizes=["1280x720"], seconds=[4], price=0.2)
     found = find_model("house-video")
     assert found == made and found.origin == "user"
@@ -389,10 +377,7 @@ def test_register_model_adds_an_entry_used_by_the_checks(registry: list[str]) ->
     assert unregister_model("house-video") is False
 
 
-def test_register_model_overrides_a_shipped_entry_until_unregistered(
-    registry: list[str],
-) -> None:
-    registry.append("sora-2")
+def test_register_model_overrides_a_shipped_entry_until_unregistered() -> None:
     register_model("sora-2", sizes=["1280x720"], seconds=[4], price=1.0)
     assert spec_of("sora-2").price("1280x720") == pytest.approx(1.0)
     with pytest.raises(ValidationError, match="not offered by sora-2"):
@@ -413,7 +398,7 @@ def test_register_model_overrides_a_shipped_entry_until_unregistered(
     ],
 )
 def test_a_malformed_entry_is_refused_naming_model_and_field(
-    registry: list[str], entry: dict[str, object], field: str, shown: str
+    entry: dict[str, object], field: str, shown: str
 ) -> None:
     with pytest.raises(ValidationError) as info:
         register_model("house-video", **entry)
@@ -433,15 +418,12 @@ def test_a_malformed_entry_is_refused_naming_model_and_field(
         pytest.param({"auto": "no"}, id="auto-not-a-boolean"),
     ],
 )
-def test_entries_that_cannot_work_are_refused_when_registered(
-    registry: list[str], entry: dict[str, object]
-) -> None:
+def test_entries_that_cannot_work_are_refused_when_registered(entry: dict[str, object]) -> None:
     with pytest.raises(ValidationError, match="house-video"):
         register_model("house-video", sizes=["1280x720"], **entry)
 
 
-def test_load_models_file_registers_its_entries(registry: list[str], tmp_path: Path) -> None:
-    registry.append("house-toml")
+def test_load_models_file_registers_its_entries(tmp_path: Path) -> None:
     path = tmp_path / "models.toml"
     path.write_text(
         '[models."house-toml"]\n'
@@ -474,10 +456,7 @@ def test_load_models_file_refuses_broken_toml_naming_the_file(tmp_path: Path) ->
     assert str(path) in str(info.value)
 
 
-def test_load_models_file_registers_nothing_when_one_entry_is_malformed(
-    registry: list[str], tmp_path: Path
-) -> None:
-    registry.append("house-good")
+def test_load_models_file_registers_nothing_when_one_entry_is_malformed(tmp_path: Path) -> None:
     path = tmp_path / "models.toml"
     path.write_text(
         '[models."house-good"]\nsizes = ["1280x720"]\n\n[models."house-video"]\nsizes = ["16:9"]\n',
@@ -488,7 +467,7 @@ def test_load_models_file_registers_nothing_when_one_entry_is_malformed(
     assert find_model("house-good") is None
 
 
-def test_a_malformed_entry_in_a_file_names_the_file(registry: list[str], tmp_path: Path) -> None:
+def test_a_malformed_entry_in_a_file_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "models.toml"
     path.write_text('[models."house-video"]\nsizes = ["16:9"]\n', encoding="utf-8")
     with pytest.raises(ValidationError) as info:
