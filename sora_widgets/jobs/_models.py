@@ -64,7 +64,16 @@ class ProviderModels:
         return tuple(row.name for row in self.rows)
 
 
-_cache: dict[str, ProviderModels] = {}
+@dataclass(frozen=True)
+class _Answer:
+    """What a provider said when asked (kept per provider, so a panel opens without asking)."""
+
+    ids: list[str] | None
+    info: list[GatewayModel] | None
+    notes: tuple[str, ...]
+
+
+_cache: dict[str, _Answer] = {}
 _lock = threading.Lock()
 
 
@@ -72,10 +81,9 @@ def _row(profile: Profile, name: str, info: GatewayModel | None) -> ModelRow:
     spec = profile.model_spec(name)
     upstream = info.upstream if info else None
     price = info.price if info else None
-    if spec is not None:
-        return ModelRow(
-            name, spec, "user" if spec.origin == "user" else "catalogue", upstream, price
-        )
+    if spec is not None:  # catalogued, registered, or learned from this gateway before
+        known = "catalogue" if spec.origin == "profile" else spec.origin
+        return ModelRow(name, spec, known, upstream, price)
     routed = find_model(upstream) if upstream else None
     if routed is not None:  # the gateway's name for a catalogued model: learn it as that model
         learned = register_model(replace(routed, name=name, aliases=(), origin="gateway"))
@@ -91,12 +99,8 @@ def _is_video(name: str, info: GatewayModel | None) -> bool:
     return info is not None and info.upstream is not None and find_model(info.upstream) is not None
 
 
-def provider_models(settings: Settings, *, refresh: bool = False) -> ProviderModels:
-    """The video models ``settings``' provider offers (cached per provider; ``refresh`` asks
-    again). Falls back to the profile's catalogued models where the provider lists none."""
-    with _lock:
-        if not refresh and settings.provider in _cache:
-            return _cache[settings.provider]
+def _ask(settings: Settings) -> _Answer:
+    """``GET /models`` and, where it answers, ``GET /model/info``; once each, never retried."""
     runner = Runner.get()
     client = runner.client(settings)
     notes: list[str] = []
@@ -119,24 +123,34 @@ def provider_models(settings: Settings, *, refresh: bool = False) -> ProviderMod
         return ids, info
 
     ids, info = runner.run(ask()).result(timeout=(settings.timeout or 60.0) + 5)
-    by_name = {m.name: m for m in info or []}
     if info is not None:
         runner.remember_prices(settings, {m.name: m.price for m in info if m.price is not None})
-    names = list(dict.fromkeys([*(ids or []), *by_name]))
+    if notes:
+        logger.info("models of %s: %s", settings.provider, "; ".join(notes))
+    return _Answer(ids, info, tuple(notes))
+
+
+def provider_models(settings: Settings, *, refresh: bool = False) -> ProviderModels:
+    """The video models ``settings``' provider offers (its answer is kept per provider;
+    ``refresh`` asks again). Falls back to the profile's catalogued models where the provider
+    lists none. A gateway's name for a catalogued model is learned (registered) on every call,
+    so the rows and the catalogue always agree."""
+    with _lock:
+        answer = None if refresh else _cache.get(settings.provider)
+    if answer is None:
+        answer = _ask(settings)
+        with _lock:
+            _cache[settings.provider] = answer
+    by_name = {m.name: m for m in answer.info or []}
+    names = list(dict.fromkeys([*(answer.ids or []), *by_name]))
     if names:
         rows = tuple(
             _row(settings.profile, n, by_name.get(n)) for n in names if _is_video(n, by_name.get(n))
         )
         source = "the gateway's /model/info" if by_name else "the provider's /v1/models"
-        found = ProviderModels(rows, source)
-    else:
-        rows = tuple(
-            ModelRow(spec.name, spec, "catalogue" if spec.origin == "profile" else spec.origin)
-            for spec in settings.profile.known_models
-        )
-        found = ProviderModels(rows, "the kit's catalogue", "; ".join(notes))
-    if notes:
-        logger.info("models of %s: %s", settings.provider, "; ".join(notes))
-    with _lock:
-        _cache[settings.provider] = found
-    return found
+        return ProviderModels(rows, source)
+    rows = tuple(
+        ModelRow(spec.name, spec, "catalogue" if spec.origin == "profile" else spec.origin)
+        for spec in settings.profile.known_models
+    )
+    return ProviderModels(rows, "the kit's catalogue", "; ".join(answer.notes))

@@ -14,7 +14,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from PIL import Image
 
-from sora_widgets.api import find_model
+from sora_widgets.api import find_model, unregister_model
 from sora_widgets.config import resolve_settings
 from sora_widgets.jobs import JobStatus, provider_models
 
@@ -103,3 +103,8 @@ def test_the_gateways_models_are_listed_and_learned(
         shell.run_cell_magic("sora", "-m house-video -s landscape -t 4 --dry-run", PROMPT)
     text = shown(cap)
     assert "size: 1280x720" in text and "$0.60" in text and "the gateway's price" in text
+    # forgotten (unregister_model): the next listing, answered from what the gateway said
+    # before, learns it again, so the list and the checks never disagree
+    unregister_model("house-video")
+    assert "house-video" in provider_models(resolve_settings()).names
+    assert find_model("house-video") == spec
