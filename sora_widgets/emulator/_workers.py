@@ -155,8 +155,13 @@ def _worker_loop() -> None:
         except Exception as exc:  # reported to the parent, which fails the job
             answer["ok"] = False
             answer["error"] = f"{type(exc).__name__}: {exc}"
-        out.write(json.dumps(answer) + "\n")
-        out.flush()
+        try:
+            out.write(json.dumps(answer) + "\n")
+            out.flush()
+        except BrokenPipeError:  # the parent stopped (the emulator was shut down mid-render):
+            # end quietly, with nothing left to flush into the closed pipe at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+            return
 
 
 class _InlineExecutor(Executor):

@@ -120,3 +120,30 @@ def test_cli_gateway_flag_starts_a_gateway_like_emulator(tmp_path: Path) -> None
     finally:
         os.kill(process.pid, signal.SIGINT)
         process.communicate(timeout=10)
+
+
+def test_killed_mid_render_its_worker_ends_quietly(tmp_path: Path) -> None:
+    """The emulator killed with a clip on its way (as a kernel restart kills the embedded one): its
+    render worker, which answers the render (and its warm-up) into a pipe nobody reads any more,
+    ends without a traceback in the terminal (or the Jupyter server's log)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sora_widgets.emulator", "--port", "0", "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert process.stdout is not None
+        base_url = process.stdout.readline().split("listening on ")[1].split()[0]
+        created = httpx.post(
+            f"{base_url}/videos",
+            headers={"Authorization": "Bearer sk-any"},
+            data={"prompt": "a long clip, cut off while it renders", "seconds": "12"},
+        )
+        assert created.status_code == 200
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        # the worker shares the emulator's stderr: this returns once the worker too has ended
+        _, stderr = process.communicate(timeout=60)
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
