@@ -10,32 +10,40 @@ from pathlib import Path
 
 import httpx
 
+ROOT = Path(__file__).resolve().parents[2]
+EMULATOR = (sys.executable, "-m", "sora_widgets.emulator")
 
-def test_cli_starts_prints_url_serves_and_logs_without_the_key(tmp_path: Path) -> None:
+
+def start(*args: str) -> tuple[subprocess.Popen[str], str]:
+    """The emulator started as a user starts it, on a free port, and its first line."""
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sora_widgets.emulator",
-            "--port",
-            "0",
-            "--api-key",
-            "sk-cli-secret",
-            "--job-seconds",
-            "1",
-            "--data-dir",
-            str(tmp_path),
-        ],
+        [*EMULATOR, "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=ROOT,
+    )
+    assert process.stdout is not None
+    return process, process.stdout.readline()
+
+
+def url_in(line: str) -> str:
+    return line.split("listening on ")[1].split()[0]
+
+
+def help_text() -> str:
+    return subprocess.run(
+        [*EMULATOR, "--help"], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout
+
+
+def test_cli_starts_prints_url_serves_and_logs_without_the_key(tmp_path: Path) -> None:
+    process, line = start(
+        "--api-key", "sk-cli-secret", "--job-seconds", "1", "--data-dir", str(tmp_path)
     )
     try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
         assert "listening on http://127.0.0.1:" in line and "synthetic" in line
-        base_url = line.split("listening on ")[1].split()[0]
+        base_url = url_in(line)
         assert base_url.endswith("/v1")
         headers = {"Authorization": "Bearer sk-cli-secret"}
         created = httpx.post(f"{base_url}/videos", headers=headers, data={"prompt": "cli"})
@@ -53,64 +61,36 @@ def test_cli_starts_prints_url_serves_and_logs_without_the_key(tmp_path: Path) -
 
 
 def test_cli_help_documents_faults() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "sora_widgets.emulator", "--help"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-    assert "ROUTE:ACTION[:PROBABILITY]" in result.stdout and "--job-seconds" in result.stdout
+    text = help_text()
+    assert "ROUTE:ACTION[:PROBABILITY]" in text and "--job-seconds" in text
 
 
 def test_cli_help_documents_every_gateway_behaviour() -> None:
     from sora_widgets.emulator._settings import GATEWAY_BEHAVIOURS
 
-    result = subprocess.run(
-        [sys.executable, "-m", "sora_widgets.emulator", "--help"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-    assert "--gateway WORDS" in result.stdout
+    text = help_text()
+    assert "--gateway WORDS" in text
     for word, what in GATEWAY_BEHAVIOURS.items():
-        assert f"  {word:<16}{what}" in result.stdout
+        assert f"  {word:<16}{what}" in text
 
 
 def test_cli_gateway_flag_starts_a_gateway_like_emulator(tmp_path: Path) -> None:
     bad = subprocess.run(
-        [sys.executable, "-m", "sora_widgets.emulator", "--gateway", "no-lists"],
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).resolve().parents[2],
+        [*EMULATOR, "--gateway", "no-lists"], capture_output=True, text=True, cwd=ROOT
     )
     assert bad.returncode == 2 and "'no-lists' is unknown" in bad.stderr
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sora_widgets.emulator",
-            "--port",
-            "0",
-            "--quiet",
-            "--data-dir",
-            str(tmp_path),
-            "--gateway",
-            "no-list,no-delete",
-            "--gateway",
-            "long-ids",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=Path(__file__).resolve().parents[2],
+    process, line = start(
+        "--quiet",
+        "--data-dir",
+        str(tmp_path),
+        "--gateway",
+        "no-list,no-delete",
+        "--gateway",
+        "long-ids",
     )
     try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
         assert "like a gateway: no-list,no-delete,long-ids" in line
-        base_url = line.split("listening on ")[1].split()[0]
+        base_url = url_in(line)
         headers = {"Authorization": "Bearer sk-cli"}
         created = httpx.post(f"{base_url}/videos", headers=headers, data={"prompt": "cli"})
         assert created.status_code == 200 and len(created.json()["id"]) >= 266
@@ -126,16 +106,9 @@ def test_killed_mid_render_its_worker_ends_quietly(tmp_path: Path) -> None:
     """The emulator killed with a clip on its way (as a kernel restart kills the embedded one): its
     render worker, which answers the render (and its warm-up) into a pipe nobody reads any more,
     ends without a traceback in the terminal (or the Jupyter server's log)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sora_widgets.emulator", "--port", "0", "--data-dir", str(tmp_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=Path(__file__).resolve().parents[2],
-    )
+    process, line = start("--data-dir", str(tmp_path))
     try:
-        assert process.stdout is not None
-        base_url = process.stdout.readline().split("listening on ")[1].split()[0]
+        base_url = url_in(line)
         created = httpx.post(
             f"{base_url}/videos",
             headers={"Authorization": "Bearer sk-any"},
