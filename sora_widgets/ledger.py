@@ -321,13 +321,17 @@ class Ledger:
             row = self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
         return int(row[0] or 0)
 
+    def _rows(
+        self, table: str, columns: Sequence[str], where: str, params: Sequence[Any], tail: str
+    ) -> list[dict[str, Any]]:
+        sql = f"SELECT {', '.join(columns)} FROM {table} {where} {tail}"
+        with self._lock:
+            return [dict(row) for row in self._conn.execute(sql, tuple(params)).fetchall()]
+
     def _select(
         self, where: str = "", params: Sequence[Any] = (), tail: str = ""
     ) -> list[LedgerRow]:
-        sql = f"SELECT {', '.join(_COLUMNS)} FROM jobs {where} {tail}"
-        with self._lock:
-            rows = self._conn.execute(sql, tuple(params)).fetchall()
-        return [LedgerRow(**dict(row)) for row in rows]
+        return [LedgerRow(**row) for row in self._rows("jobs", _COLUMNS, where, params, tail)]
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -547,10 +551,9 @@ class Ledger:
     def _boards(
         self, where: str = "", params: Sequence[Any] = (), tail: str = ""
     ) -> list[BoardRow]:
-        sql = f"SELECT {', '.join(_BOARD_COLUMNS)} FROM boards {where} {tail}"
-        with self._lock:
-            rows = self._conn.execute(sql, tuple(params)).fetchall()
-        return [BoardRow(**dict(row)) for row in rows]
+        return [
+            BoardRow(**row) for row in self._rows("boards", _BOARD_COLUMNS, where, params, tail)
+        ]
 
     def get_board(self, board_id: str) -> BoardRow | None:
         """One board by id, or None."""

@@ -133,28 +133,26 @@ def emulator_of(gateway: Gateway, video_id: str) -> tuple[Backend, str]:
     return backend, parts["video_id"]
 
 
-def upstream_video(gateway: Gateway, video_id: str) -> dict[str, Any]:
+def upstream_get(gateway: Gateway, video_id: str, tail: str = "") -> httpx.Response:
+    """``GET /videos/{id}{tail}`` asked of the emulator behind the proxy, with its own key."""
     backend, upstream_id = emulator_of(gateway, video_id)
     answer = httpx.get(
-        f"{backend.url}/videos/{upstream_id}",
+        f"{backend.url}/videos/{upstream_id}{tail}",
         headers={"Authorization": f"Bearer {backend.key}"},
-        timeout=30,
+        timeout=60,
     )
     answer.raise_for_status()
-    video: dict[str, Any] = answer.json()
+    return answer
+
+
+def upstream_video(gateway: Gateway, video_id: str) -> dict[str, Any]:
+    video: dict[str, Any] = upstream_get(gateway, video_id).json()
     return video
 
 
 def upstream_content(gateway: Gateway, video_id: str, target: Path) -> Path:
     """The MP4 as the emulator behind the proxy made it."""
-    backend, upstream_id = emulator_of(gateway, video_id)
-    answer = httpx.get(
-        f"{backend.url}/videos/{upstream_id}/content",
-        headers={"Authorization": f"Bearer {backend.key}"},
-        timeout=60,
-    )
-    answer.raise_for_status()
-    target.write_bytes(answer.content)
+    target.write_bytes(upstream_get(gateway, video_id, "/content").content)
     return target
 
 

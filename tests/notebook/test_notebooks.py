@@ -42,6 +42,13 @@ def text(code_cell: Any) -> str:
     return "\n".join(parts)
 
 
+def html_of(code_cell: Any) -> str:
+    """Every HTML output of a cell, joined."""
+    return "\n".join(
+        o["data"]["text/html"] for o in code_cell.outputs if "text/html" in o.get("data", {})
+    )
+
+
 def no_errors(notebook: Any) -> None:
     errors = [
         f"{o.get('ename')}: {o.get('evalue')}"
@@ -132,11 +139,7 @@ def test_teaching_lesson_compares_variations_and_minds_the_budget(
     assert text(cell(notebook, "variations = {")).count("'completed'") == 3
     # the three in one synchronized comparison, plain HTML that plays without a kernel: the
     # subject shown once, each cell's own part highlighted, each a <video> of its own file
-    grid = next(
-        o["data"]["text/html"]
-        for o in cell(notebook, "sw.compare(").outputs
-        if "text/html" in o.get("data", {})
-    )
+    grid = html_of(cell(notebook, "sw.compare("))
     assert grid.count('class="sora-compare-cell"') == 3 and grid.count("<video") == 3
     common = re.search(r'class="sora-compare-common-text"[^>]*>([^<]*)<', grid)
     assert common is not None and "a red fox trotting across a snowy meadow" in common.group(1)

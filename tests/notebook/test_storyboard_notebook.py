@@ -9,17 +9,9 @@ import re
 import pytest
 
 from .conftest import RunNotebook
-from .test_notebooks import cell, no_errors, text
+from .test_notebooks import cell, html_of, no_errors, text
 
 pytestmark = pytest.mark.notebook
-
-
-def html_of(code_cell: object) -> str:
-    return "\n".join(
-        o["data"]["text/html"]
-        for o in code_cell.outputs  # type: ignore[attr-defined]
-        if "text/html" in o.get("data", {})
-    )
 
 
 def test_the_storyboard_lesson_makes_a_scene_and_compares_two_endings(
