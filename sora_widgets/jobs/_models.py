@@ -77,13 +77,17 @@ _cache: dict[str, _Answer] = {}
 _lock = threading.Lock()
 
 
+def _known_from(spec: ModelSpec) -> str:
+    """`ModelRow.known_from` of a model the kit knows (a profile's own entry is catalogue)."""
+    return "catalogue" if spec.origin == "profile" else spec.origin
+
+
 def _row(profile: Profile, name: str, info: GatewayModel | None) -> ModelRow:
     spec = profile.model_spec(name)
     upstream = info.upstream if info else None
     price = info.price if info else None
     if spec is not None:  # catalogued, registered, or learned from this gateway before
-        known = "catalogue" if spec.origin == "profile" else spec.origin
-        return ModelRow(name, spec, known, upstream, price)
+        return ModelRow(name, spec, _known_from(spec), upstream, price)
     routed = find_model(upstream) if upstream else None
     if routed is not None:  # the gateway's name for a catalogued model: learn it as that model
         learned = register_model(replace(routed, name=name, aliases=(), origin="gateway"))
@@ -149,8 +153,6 @@ def provider_models(settings: Settings, *, refresh: bool = False) -> ProviderMod
         )
         source = "the gateway's /model/info" if by_name else "the provider's /v1/models"
         return ProviderModels(rows, source)
-    rows = tuple(
-        ModelRow(spec.name, spec, "catalogue" if spec.origin == "profile" else spec.origin)
-        for spec in settings.profile.known_models
-    )
+    known = settings.profile.known_models
+    rows = tuple(ModelRow(spec.name, spec, _known_from(spec)) for spec in known)
     return ProviderModels(rows, "the kit's catalogue", "; ".join(answer.notes))
