@@ -3,8 +3,10 @@
 // One master clock: the longest video. Play, pause and seek apply to all; while playing, every
 // 100 ms each video is compared with the master: a drift of more than half a frame is caught up by
 // playing that video a little faster or slower (no seek, so no stall), and a drift past NUDGE_MAX
-// (a stalled decoder, a user's seek) is put right by a seek. Videos shorter than the master hold
-// their last frame until the master ends (or loops).
+// (a stalled decoder, a user's seek) is put right by a seek. The master leads: while it is not
+// moving (seeking back to the start of a loop, waiting for data) the others wait on its frame, and
+// its "playing" event starts them. Videos shorter than the master hold their last frame until the
+// master ends (or loops).
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -94,6 +96,7 @@
     if (!playing) return;
     var t = now();
     if (master.ended || t >= length(master) - 0.001) return finished();
+    if (masterWaits()) return hold(t);
     videos.forEach(function (video) {
       if (video === master) return;
       if (t >= length(video)) return place(video, t);
@@ -119,6 +122,30 @@
     show();
   }
 
+  function masterWaits() {
+    return master.paused || master.seeking || master.readyState < 3; // 3: HAVE_FUTURE_DATA
+  }
+
+  // The others wait with the master, on its frame (or their last), until it moves again.
+  function hold(t) {
+    videos.forEach(function (video) {
+      if (video === master) return;
+      if (!video.paused) video.pause();
+      video.playbackRate = 1;
+      var target = Math.min(t, length(video));
+      if (Math.abs(video.currentTime - target) > FRAME / 2) video.currentTime = target;
+    });
+    show();
+  }
+
+  // The master moves: every other video that has not reached its end plays from the master's time.
+  function follow() {
+    var t = now();
+    videos.forEach(function (video) {
+      if (video !== master && t < length(video) && video.paused) place(video, t);
+    });
+  }
+
   function animate() {
     show();
     frameRequest = playing ? requestAnimationFrame(animate) : null;
@@ -128,10 +155,8 @@
     if (playing) return;
     if (master.ended || now() >= length(master) - 0.001) seekAll(0);
     playing = true;
-    var t = now();
-    videos.forEach(function (video) {
-      if (video === master || t < length(video)) quiet(video.play());
-    });
+    hold(now());
+    quiet(master.play()); // its "playing" event starts the others
     timer = setInterval(tick, 100);
     animate();
   }
@@ -154,10 +179,10 @@
 
   function finished() {
     if (looping) {
-      seekAll(0);
-      videos.forEach(function (video) {
-        quiet(video.play());
-      });
+      master.pause(); // so that its "playing" event, once it is back at the start, starts the others
+      master.currentTime = 0;
+      hold(0);
+      quiet(master.play());
       return;
     }
     stop();
@@ -176,6 +201,9 @@
 
   videos.forEach(function (video) {
     video.addEventListener("loadedmetadata", chooseMaster);
+    video.addEventListener("playing", function () {
+      if (video === master && playing) follow();
+    });
     video.addEventListener("ended", function () {
       if (video !== master || !playing) return;
       finished();

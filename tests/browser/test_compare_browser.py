@@ -132,6 +132,24 @@ def test_three_videos_play_pause_and_seek_together(
     assert max(recovered) - min(recovered) < 0.1, recovered
     assert int(grid.get_attribute("data-corrections") or 0) > int(corrections or 0)
 
+    # The master (the first of three equal lengths) stalls, here paused underneath the bar: the
+    # others wait on its frame instead of running ahead, and follow it when it moves again.
+    seek_to(page, 0)
+    play.click()
+    page.wait_for_timeout(500)
+    page.evaluate(f"() => {VIDEOS}[0].pause()")
+    page.wait_for_timeout(500)
+    settled(page)
+    stalled = times(page)
+    assert page.evaluate(f"() => {VIDEOS}.every((v) => v.paused)")
+    assert max(stalled) - min(stalled) <= FRAME, stalled
+    page.evaluate(f"() => {VIDEOS}[0].play()")
+    page.wait_for_timeout(1000)
+    followed = times(page)
+    play.click()
+    assert min(followed) > stalled[0] + 0.6, (stalled, followed)
+    assert max(followed) - min(followed) < 0.1, followed
+
     # Keyboard on the grid: '.' one frame forward, ArrowLeft one second back, space plays.
     settled(page)
     start = times(page)[0]
