@@ -115,6 +115,7 @@ def write_notebook() -> Callable[..., Path]:
     return _write_notebook
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups, whichever conftest loads first
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every browser test on one xdist worker (``--dist loadgroup``): one Chromium and one Jupyter
     server per module, rather than one per worker that happens to draw a test of it."""
