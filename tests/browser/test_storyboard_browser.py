@@ -30,11 +30,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 ROOT = Path(__file__).resolve().parents[2]
 FRAME = 1 / 24
 SLACK = 0.005
+"""Rounding between the chapter in milliseconds, the button's ``data-start`` and the decoder."""
 SHOWN_WITHIN = 0.25
 """How far into the shot its first shown frame may be: the click also starts playback, and on a
 busy machine the compositor may present its first frame a few frames later (one CI run: 3 frames).
 A stale picture, or a seek to a keyframe in the shot before, is still caught."""
-"""Rounding between the chapter in milliseconds, the button's ``data-start`` and the decoder."""
 SHOTS = [2, 3, 2]
 """Each shot's length in seconds: the second sets its own with a ``seconds: 3`` line."""
 STARTS = [0.0, 2.0, 5.0]
